@@ -1,0 +1,54 @@
+# Wirewatch: the two commands a newcomer needs are `make demo` and `make test`.
+#
+# Everything installs into a machine-wide cache ($(WIREWATCH_HOME), default
+# ~/.cache/wirewatch): the Python environment (torch is several GB; it is
+# installed once per machine, not once per clone or test run) and Kafka's jars.
+# The environment is rebuilt only when pyproject.toml changes.
+
+SHELL := /bin/bash
+WIREWATCH_HOME ?= $(HOME)/.cache/wirewatch
+VENV := $(WIREWATCH_HOME)/venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+DEPS_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+STAMP := $(VENV)/.deps-$(DEPS_HASH)
+export WIREWATCH_HOME
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test lint unit integration bench clean-state
+
+$(STAMP): pyproject.toml
+	@echo "==> installing the Python environment into $(VENV) (once per machine; torch is large)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@rm -f $(VENV)/.deps-* && touch $@
+
+install: $(STAMP)
+	@# point the (shared) environment at this checkout; fast, no dependency resolution
+	@$(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null
+	@$(VENV)/bin/wirewatch broker install
+
+demo: install
+	$(VENV)/bin/wirewatch demo
+
+lint: install
+	$(VENV)/bin/ruff check monitor streams detectors tests
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest -m "not benchmark" $(PYTEST_ARGS)
+
+unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: install
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m pytest tests/benchmarks -m benchmark -s $(PYTEST_ARGS)
+
+clean-state:
+	rm -rf .wirewatch
