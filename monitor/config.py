@@ -1,0 +1,363 @@
+"""The ``wirewatch.yaml`` document: frozen pydantic models, one per section.
+
+Every setting is documented where it is declared (the ``description`` of its
+field); the README's configuration reference is written from these. Unknown
+keys are errors, and every error names its key path and its line and column
+in the file (see ``load_config``). Secrets are ``SecretStr`` and can be given
+as ``${ENV_VAR}`` so they stay out of the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from detectors.registry import KINDS, DetectorSpec
+from monitor.durations import Duration
+from monitor.errors import ConfigError
+from monitor.yamlsource import YamlDocument, format_path, load_yaml
+
+DEFAULT_CONFIG_FILE = "wirewatch.yaml"
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Section(BaseModel):
+    """Base of every config model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSecurity(Section):
+    """Client security options, passed to aiokafka/Faust as they are."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism, required with SASL_* protocols."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(
+        None, description="SASL password; write `${ENV_VAR}` to keep it out of the file."
+    )
+    ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
+    ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    ssl_keyfile: Path | None = Field(None, description="Client private key (mutual TLS).")
+    ssl_password: SecretStr | None = Field(None, description="Password of the client private key.")
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSecurity:
+        if self.protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"protocol {self.protocol} needs {', '.join(missing)}")
+        return self
+
+
+class EmbeddedBrokerConfig(Section):
+    """The local single-node KRaft broker that `bootstrap: embedded` starts."""
+
+    port: int = Field(
+        9092, ge=0, le=65535, description="Client listener port on 127.0.0.1 (0 = any free port)."
+    )
+    controller_port: int = Field(
+        9093, ge=0, le=65535, description="KRaft controller port on 127.0.0.1 (0 = any free port)."
+    )
+    data_dir: Path = Field(
+        Path(".wirewatch/kafka"), description="Log and metadata directory; kept across runs."
+    )
+    heap_mb: int = Field(512, ge=128, description="JVM heap of the broker, in MiB.")
+    kafka_version: str = Field("4.1.1", description="Apache Kafka version resolved from Maven Central.")
+
+
+class KafkaConfig(Section):
+    """Where the brokers are and how our topics are laid out."""
+
+    bootstrap: Literal["embedded"] | list[str] = Field(
+        "embedded",
+        description="`embedded` (start a local broker) or a list of `host:port` bootstrap servers.",
+    )
+    topic_prefix: str = Field(
+        "wirewatch.", pattern=r"^[A-Za-z0-9._-]*$", description="Prefix of every topic name."
+    )
+    partitions: int = Field(
+        8, ge=1, description="Partitions of the parallel topics (fixed once a topic exists)."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
+    article_retention: Duration = Field(
+        7 * 86400.0, description="Retention of the article topics (raw and enriched)."
+    )
+    alert_retention: Duration = Field(30 * 86400.0, description="Retention of the alert topics.")
+    deadletter_retention: Duration = Field(14 * 86400.0, description="Retention of the dead-letter topic.")
+    security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    embedded: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _servers_have_ports(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one host:port, or `embedded`")
+            for server in value:
+                host, _, port = server.rpartition(":")
+                if not host or not port.isdigit():
+                    raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.bootstrap == "embedded"
+
+
+class FeedConfig(Section):
+    """One RSS/Atom feed to poll."""
+
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+        max_length=64,
+        description="Stable feed id (lowercase, digits, `.-_`); the key on the feeds topic.",
+    )
+    url: AnyHttpUrl = Field(description="Feed URL (http or https).")
+    title: str = Field("", description="Human name of the feed; defaults to the feed's own title.")
+    interval: Duration = Field(300.0, ge=30, description="Time between polls (e.g. `5m`).")
+    tags: tuple[str, ...] = Field((), description="Labels copied onto every article of the feed.")
+    language: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$",
+        description="Language when entries do not say (BCP 47).",
+    )
+    enabled: bool = Field(True, description="A disabled feed stays registered but is not polled.")
+
+
+class EmbedConfig(Section):
+    """The embedding stage."""
+
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="`all-MiniLM-L6-v2` (bundled) or the directory of a sentence-transformers model.",
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="Articles encoded per batch.")
+    batch_wait: Duration = Field(0.5, description="Longest wait to fill a batch before encoding.")
+    max_tokens: int = Field(256, ge=16, le=512, description="Token budget of title + lead text.")
+    device: str = Field("cpu", description="torch device (`cpu`, `cuda`, ...).")
+
+
+class DedupConfig(Section):
+    """Exact and near-duplicate detection."""
+
+    near_threshold: float = Field(
+        0.90,
+        gt=0,
+        le=1,
+        description="Cosine similarity at or above which two reports are near duplicates.",
+    )
+    window: Duration = Field(72 * 3600.0, description="How far back duplicates are searched.")
+
+
+class StoriesConfig(Section):
+    """Grouping articles into stories."""
+
+    threshold: float = Field(0.60, gt=0, le=1, description="Similarity that joins an article to a story.")
+    window: Duration = Field(72 * 3600.0, description="A story stays open this long after its last article.")
+
+
+class PipelineConfig(Section):
+    """Stage settings."""
+
+    embed: EmbedConfig = Field(default_factory=EmbedConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
+
+
+class WorkerConfig(Section):
+    """The Faust worker process."""
+
+    app_id: str = Field(
+        "wirewatch",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Faust app id: consumer group and changelog names; workers sharing it share work.",
+    )
+    data_dir: Path = Field(Path(".wirewatch/worker"), description="Local table state of this worker.")
+    session_timeout: Duration = Field(
+        30.0, gt=0, description="Kafka consumer session timeout: how fast a dead worker is noticed."
+    )
+    rebalance_timeout: Duration = Field(30.0, gt=0, description="Kafka rebalance timeout.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+
+
+class MetricsConfig(Section):
+    """The worker's HTTP endpoint: `/metrics` for Prometheus and health checks."""
+
+    host: str = Field("127.0.0.1", description="Address the worker's web server binds.")
+    port: int = Field(6066, ge=0, le=65535, description="Port of `/metrics` and the health endpoints.")
+
+
+def _detector_union() -> Any:
+    specs = tuple(KINDS.values())
+    if len(specs) == 1:
+        return specs[0]
+    return Annotated[Union[specs], Field(discriminator="kind")]  # noqa: UP007
+
+
+if TYPE_CHECKING:
+    DetectorEntry = DetectorSpec
+else:  # a discriminated union of every registered kind's spec
+    DetectorEntry = _detector_union()
+
+
+class WirewatchConfig(Section):
+    """The whole `wirewatch.yaml`."""
+
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    feeds: tuple[FeedConfig, ...] = Field((), description="Feeds to poll.")
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    detectors: tuple[DetectorEntry, ...] = Field((), description="Detectors, each with a `kind:`.")
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> WirewatchConfig:
+        for section, ids in (
+            ("feeds", [f.id for f in self.feeds]),
+            ("detectors", [d.id for d in self.detectors]),
+        ):
+            seen: set[str] = set()
+            for item_id in ids:
+                if item_id in seen:
+                    raise ValueError(f"{section}: id {item_id!r} is used twice")
+                seen.add(item_id)
+        return self
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> WirewatchConfig:
+    """Read and validate a config file; raise ``ConfigError`` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from exc
+    return parse_config(text, source=str(path), env=env)
+
+
+def parse_config(
+    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> WirewatchConfig:
+    """Validate YAML text; errors are ``source:line:col: key.path: message``."""
+    doc = load_yaml(text, source, env)
+    if doc.problems:
+        raise ConfigError(source, [f"{source}:{p}" for p in doc.problems])
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"{source}:1:1: the document must be a mapping of sections"])
+    try:
+        return WirewatchConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, describe_errors(exc, doc, WirewatchConfig)) from None
+
+
+def describe_errors(exc: ValidationError, doc: YamlDocument, model: type[BaseModel]) -> list[str]:
+    """Turn pydantic errors into ``file:line:col: key.path: message`` lines."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        path = _data_path(doc.data, error["loc"])
+        line, col = doc.where(path) or (1, 1)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+            allowed = _field_names(model, doc.data, path[:-1])
+            close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+            elif allowed:
+                message += f"; allowed here: {', '.join(sorted(allowed))}"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"{doc.source}:{line}:{col}: {format_path(path)}: {message}")
+    return lines
+
+
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[str | int, ...]:
+    """Map a pydantic error location onto the document, dropping union tags."""
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        child = _child(node, part)
+        if child is not _ABSENT:
+            node = child
+            path.append(part)
+        elif index == len(loc) - 1:
+            path.append(part)  # a missing or extra key: name it
+        # otherwise a tag pydantic inserts (union member, validator name): skip it
+    return tuple(path)
+
+
+_ABSENT = object()
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """``node[part]`` if the document has it, else ``_ABSENT``."""
+    if isinstance(node, dict):
+        return node.get(part, _ABSENT)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _ABSENT
+
+
+def _field_names(model: type[BaseModel], data: Any, path: tuple[str | int, ...]) -> list[str]:
+    """Names of the fields allowed at ``path`` (for "did you mean" hints)."""
+    current: Any = model
+    node = data
+    for part in path:
+        node = _child(node, part)
+        current = _unwrap(current, node)
+        if isinstance(part, str) and isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field else None
+    current = _unwrap(current, node)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any, node: Any) -> Any:
+    """Strip Optional/tuple/list/Annotated, and pick a union member by the data's `kind`."""
+    for _ in range(8):
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (tuple, list):
+            if isinstance(node, list):
+                return annotation  # the caller indexes into the list next
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            kind = node.get("kind") if isinstance(node, dict) else None
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            chosen = [
+                m
+                for m in models
+                if m.model_fields.get("kind") and kind in typing.get_args(m.model_fields["kind"].annotation)
+            ]
+            annotation = (chosen or models or members)[0]
+        else:
+            return annotation
+    return annotation

@@ -1,0 +1,197 @@
+"""Config validation: every error names the key path and its line; secrets from the environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monitor.config import WirewatchConfig, load_config, parse_config
+from monitor.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def errors_of(text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(textwrap.dedent(text), source="w.yaml", env=env or {})
+    return caught.value.issues
+
+
+def test_empty_document_gives_defaults() -> None:
+    config = parse_config("", env={})
+    assert config == WirewatchConfig()
+    assert config.kafka.is_embedded
+    assert config.kafka.partitions == 8
+    assert config.pipeline.dedup.window == 72 * 3600
+
+
+def test_misspelled_key_is_named_with_line_and_suggestion() -> None:
+    issues = errors_of(
+        """\
+        kafka:
+          partitions: 4
+          topic_prefx: news.
+        """
+    )
+    assert issues == ["w.yaml:3:3: kafka.topic_prefx: unknown key (did you mean 'topic_prefix'?)"]
+
+
+def test_errors_in_list_items_point_at_the_item_key() -> None:
+    issues = errors_of(
+        """\
+        feeds:
+          - id: bbc
+            url: https://example.org/rss
+          - id: reuters
+            url: https://example.org/reuters
+            intervall: 5m
+          - id: Bad Id
+            url: ftp://example.org
+        """
+    )
+    assert issues[0] == "w.yaml:6:5: feeds[1].intervall: unknown key (did you mean 'interval'?)"
+    assert any(i.startswith("w.yaml:7:5: feeds[2].id: String should match pattern") for i in issues)
+    assert any(
+        i.startswith("w.yaml:8:5: feeds[2].url: URL scheme should be 'http' or 'https'") for i in issues
+    )
+
+
+def test_missing_required_key_points_at_its_parent() -> None:
+    issues = errors_of(
+        """\
+        feeds:
+          - url: https://example.org/rss
+        """
+    )
+    assert issues == ["w.yaml:2:5: feeds[0].id: required key is missing"]
+
+
+def test_unknown_key_without_close_match_lists_allowed_keys() -> None:
+    [issue] = errors_of("worker:\n  zzz: 1\n")
+    assert issue.startswith("w.yaml:2:3: worker.zzz: unknown key; allowed here: app_id, data_dir,")
+
+
+def test_unknown_top_level_section() -> None:
+    assert errors_of("detector:\n  - id: x\n") == [
+        "w.yaml:1:1: detector: unknown key (did you mean 'detectors'?)"
+    ]
+
+
+def test_detector_errors_name_the_detector_key() -> None:
+    issues = errors_of(
+        """\
+        detectors:
+          - id: pows
+            kind: keyword
+            any: [prisoner exchange]
+            severty: high
+          - id: other
+            kind: no-such-kind
+        """
+    )
+    assert "w.yaml:5:5: detectors[0].severty: unknown key (did you mean 'severity'?)" in issues
+    assert any(i.startswith("w.yaml:7:5: detectors[1].kind:") and "keyword" in i for i in issues)
+
+
+def test_duplicate_key_is_an_error_with_both_lines() -> None:
+    assert errors_of("kafka:\n  partitions: 2\n  partitions: 4\n") == [
+        "w.yaml:3:3: kafka.partitions: duplicate key (first given on line 2)"
+    ]
+
+
+def test_yaml_syntax_error_has_a_line() -> None:
+    [issue] = errors_of("kafka:\n  partitions: [1, 2\nfeeds: []\n")
+    assert issue.startswith("w.yaml:3:")
+    assert "invalid YAML" in issue
+
+
+def test_durations_parse_in_human_units() -> None:
+    config = parse_config(
+        "feeds:\n  - {id: a, url: 'http://x.org/rss', interval: 90s}\n"
+        "pipeline:\n  embed: {batch_wait: 250ms}\n  dedup: {window: 3d}\n",
+        env={},
+    )
+    assert config.feeds[0].interval == 90
+    assert config.pipeline.embed.batch_wait == 0.25
+    assert config.pipeline.dedup.window == 3 * 86400
+    assert errors_of("pipeline:\n  dedup: {window: soon}\n")[0].startswith(
+        "w.yaml:2:11: pipeline.dedup.window: Value error, expected a duration"
+    )
+
+
+def test_secret_comes_from_environment_and_is_hidden() -> None:
+    text = """\
+    kafka:
+      bootstrap: [broker-1:9093]
+      security:
+        protocol: SASL_SSL
+        sasl_mechanism: SCRAM-SHA-512
+        sasl_username: wirewatch
+        sasl_password: ${KAFKA_PASSWORD}
+    """
+    config = parse_config(textwrap.dedent(text), env={"KAFKA_PASSWORD": "s3cret"})
+    password = config.kafka.security.sasl_password
+    assert password is not None
+    assert password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(config)
+    assert "s3cret" not in str(config.model_dump())
+
+    assert errors_of(text) == [
+        "w.yaml:7:20: kafka.security.sasl_password: environment variable KAFKA_PASSWORD is not set"
+    ]
+
+
+def test_sasl_without_credentials_is_refused() -> None:
+    [issue] = errors_of("kafka:\n  security:\n    protocol: SASL_SSL\n")
+    assert issue.startswith("w.yaml:2:3: kafka.security: Value error, protocol SASL_SSL needs")
+
+
+def test_bootstrap_servers_need_ports() -> None:
+    [issue] = errors_of("kafka:\n  bootstrap: [broker-1]\n")
+    assert "'broker-1' is not host:port" in issue
+
+
+def test_duplicate_feed_ids_are_refused() -> None:
+    issues = errors_of("feeds:\n  - {id: a, url: 'http://x.org/1'}\n  - {id: a, url: 'http://x.org/2'}\n")
+    assert any("id 'a' is used twice" in i for i in issues)
+
+
+def test_shipped_example_config_is_valid() -> None:
+    config = load_config(REPO / "examples" / "wirewatch.yaml")
+    assert config.feeds
+    assert config.detectors
+
+
+def test_cli_config_check_names_misspelled_key_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "wirewatch.yaml"
+    bad.write_text(
+        "kafka:\n  partitions: 4\nfeeds:\n  - id: bbc\n    url: https://example.org/rss\n    intervl: 5m\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "config", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert f"{bad}:6:5: feeds[0].intervl: unknown key (did you mean 'interval'?)" in result.stderr
+
+    good = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "config",
+            "check",
+            str(REPO / "examples" / "wirewatch.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "OK — 2 feeds (2 enabled), 1 detectors" in good.stdout
