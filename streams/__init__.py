@@ -1,0 +1,1 @@
+"""Wirewatch streams: the Faust app, topic names, records and agents."""

@@ -1,0 +1,223 @@
+"""Every record that travels on a Wirewatch topic, in one module.
+
+Records are plain JSON that any Kafka client can read: no framework metadata
+(Faust's ``Record`` would add a ``__faust`` key). Each carries
+``schema_version``; readers ignore fields they do not know (additive changes
+stay compatible) and reject versions newer than they understand. Agents read
+raw bytes and call ``decode`` themselves, so a bad message becomes a
+``RecordDecodeError`` that is dead-lettered instead of a crashed agent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.base import Severity
+from monitor.errors import RecordDecodeError
+
+R = TypeVar("R", bound="WireRecord")
+
+
+class WireRecord(BaseModel):
+    """Base of topic records: frozen, versioned, tolerant of unknown (newer) fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    schema_version: int = Field(1, ge=1, description="Version of this record's layout.")
+
+    def encode(self) -> bytes:
+        """UTF-8 JSON bytes for a Kafka message value."""
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def decode(cls: type[R], data: bytes | str | None) -> R:
+        """Parse message bytes; any problem is a ``RecordDecodeError`` naming the record type."""
+        if data is None:
+            raise RecordDecodeError(f"{cls.__name__}: empty message (tombstone or null value)")
+        try:
+            record = cls.model_validate_json(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(root)"
+            raise RecordDecodeError(
+                f"{cls.__name__}: {exc.error_count()} problem(s), first at {where}: {first['msg']}"
+            ) from exc
+        if record.schema_version > cls.SCHEMA_VERSION:
+            raise RecordDecodeError(
+                f"{cls.__name__}: schema_version {record.schema_version} is newer than "
+                f"this worker understands ({cls.SCHEMA_VERSION}); upgrade the worker"
+            )
+        return record
+
+
+class FeedSpec(WireRecord):
+    """A feed on the compacted feeds topic (key = feed id; a tombstone removes it)."""
+
+    id: str
+    url: str
+    title: str = ""
+    interval_seconds: float = Field(300.0, gt=0)
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    enabled: bool = True
+
+
+class Article(WireRecord):
+    """A normalized feed entry, keyed by its stable id on the raw articles topic."""
+
+    id: str = Field(description="Stable id: from the canonical URL, else the GUID, else a content hash.")
+    revision: int = Field(0, ge=0, description="0 for the first version; updates count up.")
+    feed_id: str
+    source: str = Field(description="Publisher name, e.g. the feed title or host.")
+    url: str
+    canonical_url: str
+    title: str
+    summary: str = ""
+    content: str = ""
+    authors: tuple[str, ...] = ()
+    published_at: AwareDatetime
+    fetched_at: AwareDatetime
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+
+    def text_for_embedding(self) -> str:
+        """Title and lead text: what the embed stage encodes."""
+        lead = self.summary or self.content
+        return f"{self.title}\n{lead}".strip()
+
+
+class EnrichedArticle(WireRecord):
+    """An article with its embedding, on the enriched topic (the ordered sequencer)."""
+
+    article: Article
+    embedding: str = Field(
+        "", description="Base64 of little-endian float16 components of the L2-normalized vector."
+    )
+    dim: int = Field(0, ge=0, description="Number of vector components (0 when not embedded).")
+    model_id: str = Field(description="Model that produced the vector.")
+    content_hash: str = Field(description="SHA-256 of the normalized title and text.")
+    embedded_at: AwareDatetime
+    skipped_reason: str | None = Field(
+        None, description="Why no vector was computed (e.g. no text); the article still flows on."
+    )
+
+    @staticmethod
+    def pack_vector(vector: npt.NDArray[Any]) -> tuple[str, int]:
+        """Compact float16 bytes: 768 bytes for 384 dimensions instead of ~8 KB of JSON floats."""
+        array = np.asarray(vector, dtype="<f2").ravel()
+        return base64.b64encode(array.tobytes()).decode("ascii"), int(array.size)
+
+    def vector(self) -> npt.NDArray[np.float32]:
+        """The embedding as float32 (empty when the article was not embedded)."""
+        raw = base64.b64decode(self.embedding)
+        array = np.frombuffer(raw, dtype="<f2").astype(np.float32)
+        if array.size != self.dim:
+            raise RecordDecodeError(
+                f"EnrichedArticle: vector has {array.size} components, dim says {self.dim}"
+            )
+        return array
+
+
+class ArticleRef(BaseModel):
+    """The article behind an alert, enough for a person to open it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    revision: int = 0
+    url: str
+    source: str
+    title: str
+    published_at: AwareDatetime
+
+
+class Alert(WireRecord):
+    """A detector fired. Keyed by ``id`` on the alerts topic; the same event always has the same id."""
+
+    id: str = Field(description="Deterministic: hash of detector id and the event's dedupe key.")
+    detector_id: str
+    detector_kind: str
+    severity: Severity
+    title: str
+    summary: str = ""
+    fired_at: AwareDatetime
+    articles: tuple[ArticleRef, ...] = Field(description="Triggering articles, earliest first.")
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Why it fired: matched terms and spans, scores, earlier events.",
+    )
+    story_id: str | None = None
+    labels: tuple[str, ...] = ()
+    config_version: str | None = Field(None, description="Version of the detectors document in force.")
+
+
+class DeadLetter(WireRecord):
+    """A message a stage could not process, with the original bytes and the error."""
+
+    stage: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = Field(None, description="Original key, base64.")
+    value: str | None = Field(None, description="Original value, base64.")
+    error_type: str
+    error: str
+    failed_at: AwareDatetime
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        stage: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        error: BaseException,
+    ) -> DeadLetter:
+        return cls(
+            stage=stage,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=None if key is None else base64.b64encode(key).decode("ascii"),
+            value=None if value is None else base64.b64encode(value).decode("ascii"),
+            error_type=type(error).__name__,
+            error=str(error)[:2000],
+            failed_at=datetime.now(UTC),
+        )
+
+
+def alert_id(detector_id: str, dedupe_key: str) -> str:
+    """Same detector + same event key → same id, whichever worker and however often replayed."""
+    digest = hashlib.sha256(f"{detector_id}\x1f{dedupe_key}".encode()).hexdigest()
+    return f"{detector_id}:{digest[:24]}"
+
+
+def content_hash(*parts: str) -> str:
+    """SHA-256 over whitespace- and case-normalized text parts."""
+    normalized = "\x1f".join(" ".join(p.split()).casefold() for p in parts)
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def alert_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the Alert record, as published in ``schemas/``."""
+    schema = Alert.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "alert.schema.json"
+    schema["title"] = "Wirewatch Alert"
+    return schema
+
+
+def alert_json_schema_text() -> str:
+    return json.dumps(alert_json_schema(), indent=2, sort_keys=True) + "\n"
