@@ -1,0 +1,516 @@
+"""A real Apache Kafka broker on loopback, started by Wirewatch itself.
+
+Kafka's jars come from Maven Central (resolved once with Maven into a cache
+outside the repository); the broker runs as a single KRaft node (broker and
+controller in one JVM) with auto topic creation off, like production should.
+
+Two lifetimes:
+
+* attached (``wirewatch run``, the test session): the JVM gets the kernel's
+  parent-death signal, so it dies with the Python process that started it,
+  even if that process is killed with SIGKILL;
+* detached (``wirewatch broker start``): it outlives the command; ``wirewatch
+  broker stop`` finds it through the pid file in its data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.errors import (
+    BrokerError,
+    BrokerStartError,
+    JavaNotFound,
+    KafkaResolveError,
+    MavenNotFound,
+    PortInUse,
+)
+
+DEFAULT_KAFKA_VERSION = "4.1.1"
+LOG4J_VERSION = "2.25.3"
+SLF4J_VERSION = "2.0.17"
+MIN_JAVA = 17
+PR_SET_PDEATHSIG = 1
+
+Progress = Callable[[str], None]
+
+
+def wirewatch_home() -> Path:
+    """Machine-wide cache (jars, the installed environment): ``$WIREWATCH_HOME`` or ``~/.cache/wirewatch``."""
+    env = os.environ.get("WIREWATCH_HOME")
+    return Path(env) if env else Path.home() / ".cache" / "wirewatch"
+
+
+# ---------------------------------------------------------------- distribution
+
+
+_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>wirewatch.local</groupId>
+  <artifactId>embedded-kafka</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>{kafka}</version>
+    </dependency>
+    <!-- Kafka's pom brings slf4j 1.7; the log4j2 binding needs 2.x -->
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-api</artifactId>
+      <version>{slf4j}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j2-impl</artifactId>
+      <version>{log4j}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-core</artifactId>
+      <version>{log4j}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+def check_java() -> str:
+    """Path of a Java 17+ runtime, or ``JavaNotFound`` saying how to get one."""
+    java = shutil.which("java")
+    if java is None:
+        raise JavaNotFound(
+            "`java` is not on PATH. Kafka 4 needs Java 17 or newer: "
+            "`apt-get install openjdk-17-jre-headless` (Debian/Ubuntu)."
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if match:
+        major = int(match.group(1))
+        if major == 1 and match.group(2):  # "1.8.0" style
+            major = int(match.group(2))
+        if major < MIN_JAVA:
+            raise JavaNotFound(f"{java} is Java {major}; Kafka 4 needs Java {MIN_JAVA} or newer.")
+    return java
+
+
+@dataclass(frozen=True)
+class KafkaDistribution:
+    """Kafka's jars for one version, in the machine-wide cache."""
+
+    version: str = DEFAULT_KAFKA_VERSION
+    cache: Path | None = None
+
+    @property
+    def libs(self) -> Path:
+        return (self.cache or wirewatch_home() / "kafka") / self.version / "libs"
+
+    @property
+    def ready(self) -> bool:
+        return (self.libs / ".complete").exists()
+
+    def resolve(self, progress: Progress = lambda _: None) -> Path:
+        """Fetch the jars with Maven once; later calls return at once."""
+        if self.ready:
+            return self.libs
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise MavenNotFound(
+                "`mvn` is not on PATH; it fetches Kafka's jars from Maven Central once. "
+                "Install Maven (`apt-get install maven`)."
+            )
+        progress(f"resolving Apache Kafka {self.version} from Maven Central (once per machine)…")
+        self.libs.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.libs.parent) as tmp:
+            pom = Path(tmp) / "pom.xml"
+            pom.write_text(_POM.format(kafka=self.version, log4j=LOG4J_VERSION, slf4j=SLF4J_VERSION))
+            staging = Path(tmp) / "libs"
+            cmd = [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+            ]
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            jars = list(staging.glob("kafka_2.13-*.jar")) if staging.exists() else []
+            if result.returncode != 0 or not jars:
+                tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+                raise KafkaResolveError(
+                    f"Maven could not resolve org.apache.kafka:kafka_2.13:{self.version} "
+                    f"(exit {result.returncode}). Is Maven Central reachable?\n{tail}"
+                )
+            (staging / ".complete").write_text(self.version)
+            if self.libs.exists():
+                shutil.rmtree(self.libs)
+            staging.rename(self.libs)
+        progress(f"Kafka {self.version}: {len(list(self.libs.glob('*.jar')))} jars in {self.libs}")
+        return self.libs
+
+
+# ---------------------------------------------------------------- broker
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie still "exists"; treat it as gone
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str | None
+    answering: bool
+
+
+class LocalBroker:
+    """One single-node KRaft broker on 127.0.0.1 with its data in ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 9092,
+        controller_port: int = 9093,
+        heap_mb: int = 512,
+        kafka_version: str = DEFAULT_KAFKA_VERSION,
+        distribution: KafkaDistribution | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or free_port()
+        self.controller_port = controller_port or free_port()
+        self.heap_mb = heap_mb
+        self.distribution = distribution or KafkaDistribution(kafka_version)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    # paths
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "broker.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "kraft"
+
+    # lifecycle
+    def start(
+        self, *, attached: bool = True, timeout: float = 90.0, progress: Progress = lambda _: None
+    ) -> LocalBroker:
+        """Start (or find already running) and wait until it answers metadata requests."""
+        running = self._recorded()
+        if running is not None:
+            pid, bootstrap = running
+            self.port = int(bootstrap.rsplit(":", 1)[1])
+            if _probe(self.bootstrap, 5.0):
+                progress(f"Kafka already running at {self.bootstrap} (pid {pid})")
+                return self
+            raise BrokerStartError(
+                f"a broker process (pid {pid}) owns {self.data_dir} but does not answer; "
+                "run `wirewatch broker stop` first"
+            )
+        java = check_java()
+        libs = self.distribution.resolve(progress)
+        for port in (self.port, self.controller_port):
+            if not _port_free(port):
+                raise PortInUse(
+                    f"port {port} on 127.0.0.1 is already in use (another Kafka?). "
+                    "Stop that process or configure kafka.embedded.port / controller_port."
+                )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        props = self._write_config()
+        self._format(java, libs, props)
+        progress(f"starting Kafka {self.distribution.version} on {self.bootstrap} (data in {self.data_dir})…")
+        started = time.monotonic()
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    java,
+                    f"-Xmx{self.heap_mb}m",
+                    f"-Xms{min(self.heap_mb, 256)}m",
+                    "-XX:+UseG1GC",
+                    "-XX:+ExitOnOutOfMemoryError",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                    "-cp",
+                    f"{libs}/*",
+                    "kafka.Kafka",
+                    str(props),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=not attached,
+                preexec_fn=_die_with_parent if attached else None,
+            )
+        self.pid_file.write_text(json.dumps({"pid": self.process.pid, "bootstrap": self.bootstrap}))
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        progress(f"Kafka ready at {self.bootstrap} in {time.monotonic() - started:.1f}s")
+        return self
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """SIGTERM (clean shutdown), then SIGKILL after ``timeout``. True if a process was stopped."""
+        pid = self.process.pid if self.process else None
+        if pid is None:
+            recorded = self._recorded()
+            pid = recorded[0] if recorded else None
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
+        self.process = None
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def status(self) -> BrokerStatus:
+        recorded = self._recorded()
+        if recorded is None:
+            return BrokerStatus(False, None, None, False)
+        pid, bootstrap = recorded
+        return BrokerStatus(True, pid, bootstrap, _probe(bootstrap, 3.0))
+
+    def __enter__(self) -> LocalBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # internals
+    def _recorded(self) -> tuple[int, str] | None:
+        """(pid, bootstrap) of a live broker recorded in the pid file; clears a stale file."""
+        try:
+            info = json.loads(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        pid = int(info.get("pid", 0))
+        if pid and _pid_alive(pid) and _is_kafka(pid):
+            return pid, str(info["bootstrap"])
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def _write_config(self) -> Path:
+        props = self.data_dir / "server.properties"
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.log_dir),
+            "auto.create.topics.enable": "false",
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "8",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.cleaner.dedupe.buffer.size": str(8 * 1024 * 1024),
+            # historical articles carry old timestamps; keep them (retention is by broker time)
+            "log.message.timestamp.type": "CreateTime",
+        }
+        props.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        (self.data_dir / "log4j2.properties").write_text(_LOG4J.format(log=self.log_file))
+        return props
+
+    def _format(self, java: str, libs: Path, props: Path) -> None:
+        if (self.log_dir / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        result = subprocess.run(
+            [
+                java,
+                "-Xmx256m",
+                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                "-cp",
+                f"{libs}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BrokerStartError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.process is not None
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise BrokerStartError(
+                    f"Kafka exited with code {code} during start-up. Last lines of {self.log_file}:\n"
+                    + self.log_tail()
+                )
+            if _probe(self.bootstrap, 2.0):
+                return
+            time.sleep(0.3)
+        raise BrokerStartError(
+            f"Kafka did not answer on {self.bootstrap} within {timeout:.0f}s. Last lines of "
+            f"{self.log_file}:\n" + self.log_tail()
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+_LOG4J = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.state.name = state.change.logger
+logger.state.level = warn
+"""
+
+
+def _is_kafka(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"kafka.Kafka" in cmdline
+
+
+def _probe(bootstrap: str, timeout: float) -> bool:
+    """True when the broker answers a metadata request listing at least one broker."""
+    host, _, port = bootstrap.rpartition(":")
+    try:  # cheap check first, so start-up polling does not fill the log with refused connections
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError:
+        return False
+
+    async def ask() -> bool:
+        from aiokafka.client import AIOKafkaClient
+
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+        try:
+            await asyncio.wait_for(client.bootstrap(), timeout)
+            return bool(client.cluster.brokers())
+        except Exception:
+            return False
+        finally:
+            await client.close()
+
+    result: list[bool] = [False]
+
+    def run() -> None:
+        result[0] = asyncio.run(ask())
+
+    # own thread and loop: callable from sync code and from inside a running event loop
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    return result[0]
+
+
+def find_broker_processes() -> Iterator[int]:
+    """Pids of every local ``kafka.Kafka`` JVM (for cleanup checks)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_kafka(int(entry.name)) and _pid_alive(int(entry.name)):
+            yield int(entry.name)
+
+
+__all__ = [
+    "BrokerError",
+    "BrokerStatus",
+    "KafkaDistribution",
+    "LocalBroker",
+    "check_java",
+    "find_broker_processes",
+    "free_port",
+    "wirewatch_home",
+]

@@ -1,0 +1,158 @@
+"""Pytest plugin: one real Kafka broker per test session, and factories on top of it.
+
+* ``kafka_broker`` (session): a single-node KRaft Apache Kafka on free loopback
+  ports, data in a temporary directory. Started attached, so the JVM dies with
+  the pytest process even if pytest is killed; stopped at session end.
+* ``wirewatch_config``: a factory of ``WirewatchConfig`` objects that each get
+  their own topic prefix, Faust app id (so their own consumer group and
+  changelog topics), data directory and web port.
+* ``worker_factory``: runs ``wirewatch run`` in a subprocess (so a test can
+  kill it) with short session and rebalance timeouts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.broker import LocalBroker, free_port
+from monitor.config import WirewatchConfig
+
+KAFKA_HEAP_MB = int(os.environ.get("WIREWATCH_TEST_KAFKA_HEAP_MB", "512"))
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    broker = LocalBroker(tmp_path_factory.mktemp("kafka"), port=0, controller_port=0, heap_mb=KAFKA_HEAP_MB)
+    broker.start(attached=True, progress=lambda m: print(m, file=sys.stderr))
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+ConfigFactory = Callable[..., WirewatchConfig]
+
+
+@pytest.fixture
+def wirewatch_config(kafka_broker: LocalBroker, tmp_path: Path) -> ConfigFactory:
+    """``wirewatch_config(**sections)`` → a config isolated from every other test's."""
+
+    def make(**overrides: Any) -> WirewatchConfig:
+        n = next(_counter)
+        tag = f"t{n}-{uuid.uuid4().hex[:6]}"
+        base: dict[str, Any] = {
+            "kafka": {
+                "bootstrap": [kafka_broker.bootstrap],
+                "topic_prefix": f"{tag}.",
+                "partitions": 2,
+            },
+            "worker": {
+                "app_id": f"ww-{tag}",
+                "data_dir": str(tmp_path / tag / "worker"),
+                "session_timeout": "10s",
+                "rebalance_timeout": "10s",
+            },
+            "metrics": {"port": free_port()},
+            "pipeline": {"embed": {"batch_size": 8, "batch_wait": "200ms"}},
+        }
+        return WirewatchConfig.model_validate(_deep_merge(base, overrides))
+
+    return make
+
+
+def write_config(config: WirewatchConfig, path: Path) -> Path:
+    """YAML a subprocess worker can load (durations and paths as text)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    return path
+
+
+class WorkerProcess:
+    """A ``wirewatch run`` subprocess with its log file."""
+
+    def __init__(self, config: WirewatchConfig, workdir: Path) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.log_path = workdir / "worker.log"
+        self.config_path = write_config(config, workdir / "wirewatch.yaml")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_timeout: float = 120.0) -> WorkerProcess:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "run", "-c", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.workdir,
+                env=env,
+                start_new_session=True,
+            )
+        self.wait_for_log("Worker ready", ready_timeout)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"worker did not log {text!r} within {timeout}s:\n{self.log()[-4000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@pytest.fixture
+def worker_factory(tmp_path: Path) -> Iterator[Callable[[WirewatchConfig], WorkerProcess]]:
+    """``worker_factory(config)`` → a started worker subprocess; all are stopped at teardown."""
+    workers: list[WorkerProcess] = []
+
+    def make(config: WirewatchConfig) -> WorkerProcess:
+        worker = WorkerProcess(config, tmp_path / f"worker{len(workers)}")
+        workers.append(worker)
+        return worker.start()
+
+    yield make
+    for worker in workers:
+        worker.stop()
