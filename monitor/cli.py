@@ -1,0 +1,287 @@
+"""The ``wirewatch`` command line.
+
+Exit codes scripts can rely on: 0 success, 1 unexpected failure, 2 usage
+error, 3 invalid configuration, 4 Kafka or broker problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from monitor.broker import KafkaDistribution, LocalBroker
+from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config
+from monitor.errors import BrokerError, ConfigError, TopicError, WirewatchError
+
+EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG, EXIT_KAFKA = 1, 2, 3, 4
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+app = typer.Typer(
+    name="wirewatch",
+    help="Stream-processing news monitor: feeds → Kafka → embeddings, dedup, stories → alerts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Validate configuration files.", no_args_is_help=True)
+broker_app = typer.Typer(help="The embedded local Kafka broker (single-node KRaft).", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics used by Wirewatch.", no_args_is_help=True)
+schema_app = typer.Typer(help="JSON Schemas of the records users read.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+app.add_typer(schema_app, name="schema")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help=f"Config file (default: $WIREWATCH_CONFIG or ./{DEFAULT_CONFIG_FILE}).",
+    ),
+]
+
+
+def _config_path(path: Path | None) -> Path:
+    return path or Path(os.environ.get("WIREWATCH_CONFIG", DEFAULT_CONFIG_FILE))
+
+
+def _load(path: Path | None, *, required: bool = True) -> WirewatchConfig:
+    resolved = _config_path(path)
+    if not resolved.exists() and not required and path is None:
+        return WirewatchConfig()
+    return load_config(resolved)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Print our errors as messages (no traceback) and exit with their code."""
+    try:
+        yield
+    except ConfigError as exc:
+        console.print(f"[bold red]invalid configuration[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except (BrokerError, TopicError) as exc:
+        console.print(f"[bold red]kafka:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_KAFKA) from None
+    except WirewatchError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILURE) from None
+
+
+def _setup_logging(level: str = "info") -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+    )
+
+
+def _local_broker(config: WirewatchConfig) -> LocalBroker:
+    emb = config.kafka.embedded
+    return LocalBroker(
+        data_dir=emb.data_dir,
+        port=emb.port,
+        controller_port=emb.controller_port,
+        heap_mb=emb.heap_mb,
+        kafka_version=emb.kafka_version,
+    )
+
+
+def _with_port(config: WirewatchConfig, port: int) -> WirewatchConfig:
+    """The config with the embedded broker's actual port (it may have been 0 = any)."""
+    embedded = config.kafka.embedded.model_copy(update={"port": port})
+    kafka = config.kafka.model_copy(update={"embedded": embedded})
+    return config.model_copy(update={"kafka": kafka})
+
+
+# ---------------------------------------------------------------- config
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path, typer.Argument(help="YAML file to validate.")] = Path(DEFAULT_CONFIG_FILE),
+) -> None:
+    """Validate FILE: print every error with its key and line, or a one-line summary."""
+    with _errors():
+        config = load_config(file)
+    kafka = "embedded broker" if config.kafka.is_embedded else ", ".join(config.kafka.bootstrap)
+    enabled = sum(f.enabled for f in config.feeds)
+    out.print(
+        f"{file}: OK — {len(config.feeds)} feeds ({enabled} enabled), "
+        f"{len(config.detectors)} detectors, kafka: {kafka}, "
+        f"topics '{config.kafka.topic_prefix}*' × {config.kafka.partitions} partitions, "
+        f"model {config.pipeline.embed.model}",
+        highlight=False,
+    )
+
+
+# ---------------------------------------------------------------- broker
+
+
+@broker_app.command("install")
+def broker_install(config_file: ConfigOption = None) -> None:
+    """Resolve Kafka's jars from Maven Central into the machine cache (once)."""
+    with _errors():
+        config = _load(config_file, required=False)
+        dist = KafkaDistribution(config.kafka.embedded.kafka_version)
+        libs = dist.resolve(progress=lambda m: console.print(m, highlight=False))
+        out.print(f"Kafka {dist.version} jars: {libs}", highlight=False)
+
+
+@broker_app.command("start")
+def broker_start(config_file: ConfigOption = None) -> None:
+    """Start the local broker in the background (it keeps running after this command)."""
+    with _errors():
+        config = _load(config_file, required=False)
+        broker = _local_broker(config).start(
+            attached=False, progress=lambda m: console.print(m, highlight=False)
+        )
+        out.print(f"bootstrap servers: {broker.bootstrap}", highlight=False)
+
+
+@broker_app.command("stop")
+def broker_stop(config_file: ConfigOption = None) -> None:
+    """Stop the local broker started by `wirewatch broker start`."""
+    with _errors():
+        config = _load(config_file, required=False)
+        stopped = _local_broker(config).stop()
+        out.print("stopped" if stopped else "no broker was running")
+
+
+@broker_app.command("status")
+def broker_status(config_file: ConfigOption = None) -> None:
+    """Say whether the local broker runs and answers; exit 4 when it does not."""
+    with _errors():
+        config = _load(config_file, required=False)
+        status = _local_broker(config).status()
+    if not status.running:
+        out.print("not running")
+        raise typer.Exit(EXIT_KAFKA)
+    answer = "answering" if status.answering else "NOT answering"
+    out.print(f"running (pid {status.pid}) at {status.bootstrap}, {answer}", highlight=False)
+    if not status.answering:
+        raise typer.Exit(EXIT_KAFKA)
+
+
+# ---------------------------------------------------------------- topics
+
+
+@topics_app.command("ensure")
+def topics_ensure(config_file: ConfigOption = None) -> None:
+    """Create missing topics; fail if an existing one has another partition count."""
+    from streams.admin import ensure_topics
+
+    with _errors():
+        config = _load(config_file, required=False)
+        report = asyncio.run(ensure_topics(config.kafka))
+    out.print(report.summary())
+
+
+@topics_app.command("list")
+def topics_list(config_file: ConfigOption = None) -> None:
+    """The topics Wirewatch uses, with partitions, cleanup policy and purpose."""
+    from rich.table import Table
+
+    from streams.topics import topic_specs
+
+    with _errors():
+        config = _load(config_file, required=False)
+    table = Table("topic", "partitions", "cleanup", "retention", "purpose")
+    for spec in topic_specs(config.kafka):
+        ms = spec.configs.get("retention.ms")
+        retention = f"{int(ms) // 86_400_000}d" if ms else "-"
+        table.add_row(
+            spec.name,
+            str(spec.partitions),
+            spec.configs["cleanup.policy"],
+            retention,
+            spec.description,
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------- schema
+
+
+@schema_app.command("alert")
+def schema_alert(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the Alert record (also shipped as schemas/alert.schema.json)."""
+    from streams.records import alert_json_schema_text
+
+    text = alert_json_schema_text()
+    if output:
+        output.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+
+
+# ---------------------------------------------------------------- run
+
+
+@app.command("run")
+def run(config_file: ConfigOption = None) -> None:
+    """Run a worker. With `kafka.bootstrap: embedded` it starts the local broker first."""
+    from streams.worker import run_worker
+
+    with _errors():
+        config = _load(config_file)
+        _setup_logging(config.worker.log_level)
+        broker = None
+        if config.kafka.is_embedded:
+            broker = _local_broker(config).start(
+                attached=True, progress=lambda m: console.print(m, highlight=False)
+            )
+            config = _with_port(config, broker.port)
+        try:
+            console.print(
+                f"worker [bold]{config.worker.app_id}[/]: Kafka {', '.join(_bootstrap(config))}, "
+                f"topics '{config.kafka.topic_prefix}*', metrics on "
+                f"http://{config.metrics.host}:{config.metrics.port}/",
+                highlight=False,
+            )
+            run_worker(config)
+        finally:
+            if broker is not None:
+                broker.stop()
+
+
+def _bootstrap(config: WirewatchConfig) -> list[str]:
+    from streams.connection import bootstrap_servers
+
+    return bootstrap_servers(config.kafka)
+
+
+@app.command("demo")
+def demo(config_file: ConfigOption = None) -> None:
+    """Run the monitor on the demo configuration with the embedded local broker."""
+    path = config_file or Path(__file__).resolve().parent.parent / "examples" / "wirewatch.yaml"
+    console.print(
+        "[bold]Wirewatch demo[/]: starting the local Kafka broker and a worker "
+        f"with {path}.\nThe worker runs the embed stage; feed polling, dedup and "
+        "detectors are being built (see the issues) and will join here. Ctrl-C stops everything.",
+        highlight=False,
+    )
+    run(path)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

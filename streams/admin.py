@@ -1,0 +1,93 @@
+"""Creating our topics explicitly and checking the ones that exist.
+
+Faust creates only its own internal topics and silently accepts an existing
+topic whatever its partition count; the local broker disables auto-creation.
+So every command that touches Kafka first runs ``ensure_topics``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from monitor.config import KafkaConfig
+from monitor.errors import TopicError, TopicMismatch
+from streams.connection import aiokafka_options
+from streams.topics import TopicSpec, topic_specs
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+@dataclass
+class EnsureReport:
+    """What ``ensure_topics`` found and did."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{len(self.created)} topic(s) created, {len(self.existing)} already present"
+
+
+async def ensure_topics(kafka: KafkaConfig, specs: list[TopicSpec] | None = None) -> EnsureReport:
+    """Create missing topics; raise ``TopicMismatch`` if an existing one has other partitions."""
+    specs = topic_specs(kafka) if specs is None else specs
+    admin = AIOKafkaAdminClient(**aiokafka_options(kafka), request_timeout_ms=30000)
+    try:
+        await admin.start()
+    except KafkaError as exc:
+        raise TopicError(
+            f"cannot reach Kafka at {aiokafka_options(kafka)['bootstrap_servers']}: {exc}"
+        ) from exc
+    try:
+        return await _ensure(admin, specs)
+    except KafkaError as exc:
+        raise TopicError(f"topic administration failed: {exc}") from exc
+    finally:
+        await admin.close()
+
+
+async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> EnsureReport:
+    report = EnsureReport()
+    existing = set(await admin.list_topics())
+    missing = [s for s in specs if s.name not in existing]
+    if missing:
+        response = await admin.create_topics(
+            [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs) for s in missing]
+        )
+        for topic, code, *rest in response.topic_errors:
+            if code == TOPIC_ALREADY_EXISTS:  # another worker won the race: check it below
+                existing.add(topic)
+            elif code != 0:
+                message = rest[0] if rest else ""
+                raise TopicError(f"creating topic {topic} failed: error {code} {message}".strip())
+            else:
+                report.created.append(topic)
+                log.info("created topic %s", topic)
+    present = [s for s in specs if s.name in existing]
+    if present:
+        await _check_partitions(admin, present)
+        report.existing.extend(s.name for s in present)
+    return report
+
+
+async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+    described = await admin.describe_topics([s.name for s in specs])
+    counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+    problems = [
+        f"topic {s.name} has {counts[s.name]} partitions, the configuration says {s.partitions}"
+        for s in specs
+        if s.name in counts and counts[s.name] != s.partitions
+    ]
+    if problems:
+        raise TopicMismatch(
+            "; ".join(problems)
+            + ". A topic's partition count is fixed once it exists (changing it would move keys "
+            "between partitions and break per-key state). Set kafka.partitions to the existing "
+            "count, or use a new kafka.topic_prefix."
+        )

@@ -1,0 +1,83 @@
+"""Embed stage: raw articles → enriched articles (vector, content hash, model id).
+
+Reads bytes in micro-batches (``pipeline.embed.batch_size`` / ``batch_wait``),
+decodes inside the loop (bad bytes go to the dead-letter topic), encodes on a
+worker thread so heartbeats and other agents keep running, and waits for the
+enriched records to be acknowledged by Kafka before the batch's offsets can be
+committed: at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.errors import RecordDecodeError
+from streams.app import StageContext
+from streams.deadletter import dead_letter
+from streams.embedder import Embedder
+from streams.records import Article, EnrichedArticle, content_hash
+
+log = logging.getLogger(__name__)
+STAGE = "embed"
+
+
+def enrich(articles: list[Article], embedder: Embedder) -> list[EnrichedArticle]:
+    """Encode the articles that have text; pass the others on with a reason."""
+    texts = [a.text_for_embedding() for a in articles]
+    has_text = [i for i, text in enumerate(texts) if text]
+    vectors = embedder.encode([texts[i] for i in has_text])
+    by_index = dict(zip(has_text, vectors, strict=True))
+    now = datetime.now(UTC)
+    out = []
+    for i, article in enumerate(articles):
+        vector = by_index.get(i)
+        packed, dim = EnrichedArticle.pack_vector(vector) if vector is not None else ("", 0)
+        out.append(
+            EnrichedArticle(
+                article=article,
+                embedding=packed,
+                dim=dim,
+                model_id=embedder.model_id,
+                content_hash=content_hash(article.title, article.summary, article.content),
+                embedded_at=now,
+                skipped_reason=None if vector is not None else "no title or text to embed",
+            )
+        )
+    return out
+
+
+def register(ctx: StageContext) -> None:
+    settings = ctx.config.pipeline.embed
+    source = ctx.raw_topic(ctx.topics.articles_raw)
+    sink = ctx.raw_topic(ctx.topics.articles_enriched)
+    deadletters = ctx.raw_topic(ctx.topics.deadletter)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+    state: dict[str, Embedder] = {}
+
+    async def embedder() -> Embedder:
+        if "model" not in state:  # load once per worker, off the event loop
+            loop = asyncio.get_running_loop()
+            state["model"] = await loop.run_in_executor(executor, Embedder, settings)
+            log.info("embedding model %s loaded (dim %d)", settings.model, state["model"].dim)
+        return state["model"]
+
+    @ctx.app.agent(source, name=f"{ctx.config.worker.app_id}.embed")  # type: ignore[untyped-decorator]
+    async def embed(stream: Any) -> None:
+        model = await embedder()
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_wait):
+            articles: list[Article] = []
+            for event in events:
+                try:
+                    articles.append(Article.decode(event.message.value))
+                except RecordDecodeError as exc:
+                    await dead_letter(deadletters, STAGE, event.message, exc)
+            if not articles:
+                continue
+            enriched = await loop.run_in_executor(executor, enrich, articles, model)
+            pending = [await sink.send(key=e.article.id.encode(), value=e.encode()) for e in enriched]
+            await asyncio.gather(*pending)

@@ -1,0 +1,73 @@
+"""The Faust application, built from a validated ``WirewatchConfig``.
+
+Topics carry raw bytes (``value_serializer="raw"``): agents decode inside
+their loop so a malformed message is dead-lettered, never a crashed agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from monitor.config import WirewatchConfig
+from streams.connection import faust_broker_url, ssl_context
+from streams.topics import Topics
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What every stage module needs to register its agents."""
+
+    app: Any  # faust.App (untyped library)
+    config: WirewatchConfig
+    topics: Topics
+
+    def raw_topic(self, name: str) -> Any:
+        """A Faust topic of bytes keys and values; partitions come from our topic specs."""
+        return self.app.topic(
+            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        )
+
+
+def _credentials(config: WirewatchConfig) -> Any:
+    sec = config.kafka.security
+    if sec.protocol.startswith("SASL_"):
+        assert sec.sasl_password is not None
+        return faust.SASLCredentials(
+            username=sec.sasl_username,
+            password=sec.sasl_password.get_secret_value(),
+            mechanism=sec.sasl_mechanism,
+            ssl_context=ssl_context(config.kafka),
+        )
+    if sec.protocol == "SSL":
+        return faust.SSLCredentials(ssl_context(config.kafka))
+    return None
+
+
+def create_app(config: WirewatchConfig) -> Any:
+    """A Faust app for this config; agents are registered by ``streams.agents.register_all``."""
+    worker = config.worker
+    return faust.App(
+        worker.app_id,
+        broker=faust_broker_url(config.kafka),
+        broker_credentials=_credentials(config),
+        key_serializer="raw",
+        value_serializer="raw",
+        store="memory://",
+        datadir=str(worker.data_dir),
+        autodiscover=False,
+        web_enabled=True,
+        web_bind=config.metrics.host,
+        web_host=config.metrics.host,
+        web_port=config.metrics.port,
+        topic_partitions=config.kafka.partitions,
+        topic_replication_factor=config.kafka.replication_factor,
+        broker_session_timeout=worker.session_timeout,
+        broker_heartbeat_interval=max(worker.session_timeout / 10, 0.5),
+        broker_rebalance_timeout=worker.rebalance_timeout,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        stream_wait_empty=False,
+    )
