@@ -180,6 +180,49 @@ class StoriesConfig(Section):
     window: Duration = Field(72 * 3600.0, description="A story stays open this long after its last article.")
 
 
+class PollingConfig(Section):
+    """How feeds are fetched and parsed: politeness, limits and retries."""
+
+    user_agent: str = Field(
+        "Wirewatch/0.1 (news monitor; set polling.user_agent to add your contact URL)",
+        description="User-Agent header sent to publishers.",
+    )
+    connect_timeout: Duration = Field(10.0, gt=0, description="Time to open a connection.")
+    read_timeout: Duration = Field(20.0, gt=0, description="Longest silence while reading a response.")
+    total_timeout: Duration = Field(
+        60.0, gt=0, description="Whole request, however slowly the bytes trickle in."
+    )
+    max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest (decompressed) response body; larger is refused."
+    )
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per request.")
+    concurrency: int = Field(32, ge=1, description="Requests in flight per worker, all hosts together.")
+    per_host_concurrency: int = Field(2, ge=1, description="Requests in flight to one host.")
+    per_host_spacing: Duration = Field(1.0, description="Minimum time between request starts to one host.")
+    jitter: float = Field(
+        0.1, ge=0, le=0.5, description="Random spread of each poll time (fraction of the interval)."
+    )
+    first_poll_spread: Duration = Field(
+        30.0, description="New feeds are first polled at a random time within this span."
+    )
+    backoff_max: Duration = Field(
+        6 * 3600.0, gt=0, description="Longest wait between retries of a failing feed."
+    )
+    disable_after_404: int = Field(
+        3,
+        ge=1,
+        description="Consecutive 404 responses after which a feed is disabled (410 disables at once).",
+    )
+    parse_timeout: Duration = Field(20.0, gt=0, description="Longest time to parse one feed body.")
+    parse_workers: int = Field(1, ge=1, le=16, description="Parser processes per worker.")
+    seen_entries: int = Field(
+        5000, ge=10, description="Entries remembered per feed (18 bytes each) so each is published once."
+    )
+    future_tolerance: Duration = Field(
+        600.0, description="Entry dates further in the future than this are clamped to the fetch time."
+    )
+
+
 class PipelineConfig(Section):
     """Stage settings."""
 
@@ -229,6 +272,7 @@ class WirewatchConfig(Section):
 
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
     feeds: tuple[FeedConfig, ...] = Field((), description="Feeds to poll.")
+    polling: PollingConfig = Field(default_factory=PollingConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     detectors: tuple[DetectorEntry, ...] = Field((), description="Detectors, each with a `kind:`.")
     worker: WorkerConfig = Field(default_factory=WorkerConfig)

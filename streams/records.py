@@ -71,6 +71,25 @@ class FeedSpec(WireRecord):
     enabled: bool = True
 
 
+class FeedState(WireRecord):
+    """Per-feed polling state, on the poll-results topic and in the worker's feeds table."""
+
+    feed_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = Field(None, description="Hash of the last body parsed (stale-ETag guard).")
+    last_attempt_at: float | None = Field(None, description="Epoch seconds of the last poll.")
+    last_success_at: float | None = Field(None, description="Epoch seconds of the last good poll.")
+    consecutive_failures: int = 0
+    consecutive_404: int = 0
+    next_poll_at: float | None = Field(None, description="Epoch seconds when the feed is due.")
+    last_outcome: str | None = None
+    last_error: str | None = None
+    disabled_reason: str | None = Field(None, description="Set when polling stopped (410, repeated 404).")
+    seen: str = Field("", description="Recently seen entries, packed (see monitor.seen).")
+    seen_count: int = Field(0, ge=0, description="Entries in `seen`.")
+
+
 class Article(WireRecord):
     """A normalized feed entry, keyed by its stable id on the raw articles topic."""
 

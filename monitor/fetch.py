@@ -1,0 +1,294 @@
+"""Fetching feeds politely and defensively with an injected ``httpx.AsyncClient``.
+
+Polite: conditional GET (ETag / Last-Modified), a configurable User-Agent,
+at most ``per_host_concurrency`` requests to one host and at least
+``per_host_spacing`` between their starts, ``Retry-After`` reported to the
+scheduler. Defensive: connect/read timeouts plus a total deadline (a server
+that trickles one byte a second is cut off), bounded redirects, and a size
+cap enforced on the *decompressed* bytes while streaming — we decode gzip and
+deflate ourselves in bounded steps, so a gzip bomb never expands in memory.
+
+Every outcome is a ``FetchResult`` with an ``outcome`` word used for metrics;
+nothing here raises for a bad server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor.config import PollingConfig
+
+DECODE_STEP = 64 * 1024
+
+# outcome words (metric label values): a closed set
+OK, NOT_MODIFIED, HTTP_ERROR, TIMEOUT, TOO_LARGE = "ok", "not_modified", "http_error", "timeout", "too_large"
+CONNECT_ERROR, DNS_ERROR, REDIRECTS, PROTOCOL_ERROR = (
+    "connect_error",
+    "dns_error",
+    "too_many_redirects",
+    "protocol_error",
+)
+BAD_ENCODING = "bad_content_encoding"
+
+
+@dataclass
+class FetchResult:
+    """One request's result: ``outcome`` is a fixed word, ``error`` a sentence for logs."""
+
+    outcome: str
+    url: str
+    status: int | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    elapsed: float = 0.0
+    retry_after: float | None = None
+    error: str | None = None
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+class TooLarge(Exception):
+    pass
+
+
+class UnsupportedEncoding(Exception):
+    pass
+
+
+class _Decoder:
+    """Incremental Content-Encoding decoder that never expands more than the cap allows."""
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        encoding = encoding.strip().lower()
+        self.cap = cap
+        self.size = 0
+        self.chunks: list[bytes] = []
+        if encoding in ("", "identity"):
+            self._z = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj()
+        else:
+            raise UnsupportedEncoding(f"unsupported Content-Encoding {encoding!r}")
+        self._first = True
+        self._encoding = encoding
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise TooLarge(f"body exceeds {self.cap} bytes (decompressed)")
+        self.chunks.append(data)
+
+    def feed(self, data: bytes) -> None:
+        if self._z is None:
+            self._keep(data)
+            return
+        pending = data
+        while pending:
+            try:
+                out = self._z.decompress(pending, DECODE_STEP)
+            except zlib.error as exc:
+                if self._first and self._encoding == "deflate":
+                    # some servers send raw deflate without the zlib header
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._first = False
+                    continue
+                raise UnsupportedEncoding(f"corrupt {self._encoding} stream: {exc}") from exc
+            self._first = False
+            self._keep(out)
+            pending = self._z.unconsumed_tail
+        # drain what is buffered without new input, still in bounded steps
+        while True:
+            out = self._z.decompress(b"", DECODE_STEP)
+            if not out:
+                break
+            self._keep(out)
+
+    def result(self) -> bytes:
+        if self._z is not None:
+            self._keep(self._z.flush(DECODE_STEP))
+        return b"".join(self.chunks)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class HostLimiter:
+    """At most N requests in flight per host, and a minimum spacing between their starts."""
+
+    def __init__(self, concurrency: int, spacing: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(concurrency))
+        self._next_start: dict[str, float] = defaultdict(float)
+        self._spacing = spacing
+        self._clock = clock
+
+    async def acquire(self, host: str) -> None:
+        await self._semaphores[host].acquire()
+        now = self._clock()
+        start = max(now, self._next_start[host])
+        self._next_start[host] = start + self._spacing  # reserve the slot before sleeping
+        if start > now:
+            try:
+                await asyncio.sleep(start - now)
+            except BaseException:
+                self._semaphores[host].release()
+                raise
+
+    def release(self, host: str) -> None:
+        self._semaphores[host].release()
+
+
+def make_client(
+    settings: PollingConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The client the pollers use; tests pass their own ``transport``."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.total_timeout,
+        ),
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
+            "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",
+        },
+        limits=httpx.Limits(
+            max_connections=settings.concurrency * 2, max_keepalive_connections=settings.concurrency
+        ),
+        transport=transport,
+    )
+
+
+class Fetcher:
+    """Conditional, size-capped, deadline-bound GETs through one shared client."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: PollingConfig) -> None:
+        self.client = client
+        self.settings = settings
+        self.hosts = HostLimiter(settings.per_host_concurrency, settings.per_host_spacing)
+        self._global = asyncio.Semaphore(settings.concurrency)
+
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        host = (urlsplit(url).hostname or "").lower()
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        async with self._global:
+            await self.hosts.acquire(host)
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.settings.total_timeout):
+                    result = await self._get(url, headers)
+            except TimeoutError:
+                result = FetchResult(
+                    TIMEOUT, url, error=f"no complete response within {self.settings.total_timeout:g}s"
+                )
+            finally:
+                self.hosts.release(host)
+        result.elapsed = time.monotonic() - started
+        return result
+
+    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
+        cap = self.settings.max_bytes
+        try:
+            async with self.client.stream("GET", url, headers=headers) as response:
+                final_url = str(response.url)
+                info = {k.lower(): v for k, v in response.headers.items()}
+                status = response.status_code
+                retry_after = parse_retry_after(info.get("retry-after"))
+                if status == 304:
+                    return FetchResult(NOT_MODIFIED, final_url, status, headers=info)
+                if status >= 400:
+                    return FetchResult(
+                        HTTP_ERROR,
+                        final_url,
+                        status,
+                        headers=info,
+                        retry_after=retry_after,
+                        error=f"HTTP {status} {response.reason_phrase}".strip(),
+                    )
+                declared = info.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap and "content-encoding" not in info:
+                    return FetchResult(
+                        TOO_LARGE,
+                        final_url,
+                        status,
+                        headers=info,
+                        error=f"Content-Length {declared} exceeds the {cap}-byte limit",
+                    )
+                decoder = _Decoder(info.get("content-encoding", ""), cap)
+                async for chunk in response.aiter_raw():
+                    decoder.feed(chunk)
+                body = decoder.result()
+                return FetchResult(OK, final_url, status, body=body, headers=info)
+        except TooLarge as exc:
+            return FetchResult(TOO_LARGE, url, error=str(exc))
+        except UnsupportedEncoding as exc:
+            return FetchResult(BAD_ENCODING, url, error=str(exc))
+        except httpx.TooManyRedirects:
+            return FetchResult(REDIRECTS, url, error=f"more than {self.settings.max_redirects} redirects")
+        except httpx.TimeoutException as exc:
+            return FetchResult(TIMEOUT, url, error=f"{type(exc).__name__}: timed out")
+        except httpx.ConnectError as exc:
+            text = str(exc)
+            dns = any(
+                s in text
+                for s in (
+                    "Name or service not known",
+                    "nodename nor servname",
+                    "Temporary failure in name resolution",
+                    "No address associated",
+                )
+            )
+            return FetchResult(DNS_ERROR if dns else CONNECT_ERROR, url, error=text or type(exc).__name__)
+        except (
+            httpx.RemoteProtocolError,
+            httpx.LocalProtocolError,
+            httpx.ReadError,
+            httpx.WriteError,
+        ) as exc:
+            return FetchResult(PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
+        except httpx.UnsupportedProtocol as exc:
+            return FetchResult(CONNECT_ERROR, url, error=str(exc))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

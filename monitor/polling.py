@@ -1,0 +1,208 @@
+"""One poll of one feed: fetch, parse, compare with what the feed showed before.
+
+No Kafka here: ``poll_feed`` takes the feed's spec and state and returns the
+articles to publish and the next state. The Faust side
+(``streams.agents.poll``) owns scheduling, publishing and the table.
+
+Per entry, the state remembers the article id, a hash of its content and the
+revision last published. A new id is published with revision 0; a known id
+whose content changed is published again as an update (same id, next
+revision); an unchanged one is counted as seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from monitor.config import PollingConfig
+from monitor.fetch import HTTP_ERROR, NOT_MODIFIED, OK, Fetcher, FetchResult
+from monitor.normalize import FeedContext
+from monitor.parsing import ParseCrashed, ParserPool, ParseTimeout
+from monitor.seen import SeenIndex, content_key
+from streams.records import Article, FeedSpec, FeedState, content_hash
+
+# poll outcome words beyond the fetch outcomes (metric label values)
+UNCHANGED = "unchanged"
+HTML_PAGE, NOT_A_FEED, EMPTY = "html_page", "not_a_feed", "empty_body"
+PARSE_TIMEOUT, PARSE_CRASH = "parse_timeout", "parse_crash"
+GONE, NOT_FOUND, THROTTLED = "http_410", "http_404", "throttled"
+SUCCESS_OUTCOMES = frozenset({OK, NOT_MODIFIED, UNCHANGED})
+
+
+@dataclass
+class PollOutcome:
+    """What one poll found: articles to publish (new and updated) and the feed's next state."""
+
+    outcome: str
+    state: FeedState
+    articles: list[Article] = field(default_factory=list)
+    new: int = 0
+    updated: int = 0
+    seen: int = 0
+    skipped: int = 0
+    fetch: FetchResult | None = None
+    detail: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in SUCCESS_OUTCOMES
+
+
+def feed_context(spec: FeedSpec, settings: PollingConfig) -> FeedContext:
+    return FeedContext(
+        feed_id=spec.id,
+        url=spec.url,
+        title=spec.title,
+        language=spec.language,
+        tags=spec.tags,
+        future_tolerance=settings.future_tolerance,
+    )
+
+
+def first_poll_at(now: float, settings: PollingConfig, spec: FeedSpec, rng: random.Random) -> float:
+    """When a feed never polled before is first due: spread so new feeds do not fire together."""
+    return now + rng.uniform(0, min(settings.first_poll_spread, spec.interval_seconds))
+
+
+def next_delay(
+    interval: float, failures: int, retry_after: float | None, settings: PollingConfig, rng: random.Random
+) -> float:
+    """Seconds until the next poll: the interval with jitter, doubled per consecutive failure
+    (capped at ``backoff_max``), and never sooner than the server's ``Retry-After``."""
+    delay = interval
+    if failures > 0:
+        delay = min(interval * 2 ** (failures - 1), max(settings.backoff_max, interval))
+        delay = max(delay, interval)
+    delay *= rng.uniform(1 - settings.jitter, 1 + settings.jitter)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.backoff_max))
+    return delay
+
+
+def diff_entries(
+    articles: list[Article], state: FeedState, now: float, limit: int
+) -> tuple[list[Article], FeedState, int, int, int]:
+    """(to publish, state with the new seen index, new count, updated count, unchanged count)."""
+    seen = SeenIndex.unpack(state.seen)
+    publish: list[Article] = []
+    new = updated = unchanged = 0
+    present: set[str] = set()
+    for article in articles:
+        if article.id in present:  # the same link twice in one feed
+            continue
+        present.add(article.id)
+        digest = content_hash(article.title, article.summary, article.content)
+        before = seen.get(article.id)
+        if before is None:
+            publish.append(article)
+            seen.put(article.id, digest, 0, now)
+            new += 1
+        elif before.content != content_key(digest):
+            revision = before.revision + 1
+            publish.append(article.model_copy(update={"revision": revision}))
+            seen.put(article.id, digest, revision, now)
+            updated += 1
+        else:
+            before.last_seen = int(now)
+            unchanged += 1
+    packed = seen.pack(limit)
+    count = min(len(seen), limit)
+    return publish, state.model_copy(update={"seen": packed, "seen_count": count}), new, updated, unchanged
+
+
+async def poll_feed(
+    spec: FeedSpec,
+    state: FeedState,
+    fetcher: Fetcher,
+    parser: ParserPool,
+    settings: PollingConfig,
+    *,
+    now: float | None = None,
+    rng: random.Random | None = None,
+) -> PollOutcome:
+    """Fetch and process one feed. Never raises for anything a server or a body can do."""
+    rng = rng or random.Random()
+    started = datetime.now(UTC) if now is None else datetime.fromtimestamp(now, UTC)
+    now_s = started.timestamp()
+    fetched = await fetcher.fetch(spec.url, state.etag, state.last_modified)
+    base = state.model_copy(update={"last_attempt_at": now_s})
+
+    def failure(outcome: str, detail: str, *, disable: str | None = None, **extra: object) -> PollOutcome:
+        failures = state.consecutive_failures + 1
+        delay = next_delay(spec.interval_seconds, failures, fetched.retry_after, settings, rng)
+        new_state = base.model_copy(
+            update={
+                "consecutive_failures": failures,
+                "next_poll_at": now_s + delay,
+                "last_outcome": outcome,
+                "last_error": detail,
+                "disabled_reason": disable,
+                "consecutive_404": 0,
+                **extra,
+            }
+        )
+        return PollOutcome(outcome, new_state, fetch=fetched, detail=detail)
+
+    def success(outcome: str, **extra: object) -> PollOutcome:
+        delay = next_delay(spec.interval_seconds, 0, fetched.retry_after, settings, rng)
+        new_state = base.model_copy(
+            update={
+                "consecutive_failures": 0,
+                "consecutive_404": 0,
+                "last_success_at": now_s,
+                "next_poll_at": now_s + delay,
+                "last_outcome": outcome,
+                "last_error": None,
+                **extra,
+            }
+        )
+        return PollOutcome(outcome, new_state, fetch=fetched)
+
+    if fetched.outcome == NOT_MODIFIED:
+        return success(NOT_MODIFIED)
+    if fetched.outcome == HTTP_ERROR:
+        status = fetched.status or 0
+        if status == 410:
+            return failure(GONE, f"{spec.url}: HTTP 410 Gone — feed disabled", disable="HTTP 410 Gone")
+        if status == 404:
+            count = state.consecutive_404 + 1
+            disable = (
+                f"HTTP 404 on {count} consecutive polls" if count >= settings.disable_after_404 else None
+            )
+            return failure(
+                NOT_FOUND,
+                f"{spec.url}: HTTP 404 Not Found ({count} in a row)",
+                disable=disable,
+                consecutive_404=count,
+            )
+        if status in (429, 503):
+            return failure(THROTTLED, f"{spec.url}: {fetched.error}, Retry-After {fetched.retry_after}")
+        return failure(f"http_{status // 100}xx", f"{spec.url}: {fetched.error}")
+    if fetched.outcome != OK:
+        return failure(fetched.outcome, f"{spec.url}: {fetched.error}")
+
+    body_hash = hashlib.sha256(fetched.body).hexdigest()[:32]
+    validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+    if body_hash == state.body_hash:  # stale ETag or no validators: same bytes as last time
+        return success(UNCHANGED, **validators)
+    try:
+        parsed = await parser.parse(fetched.body, fetched.headers, feed_context(spec, settings), started)
+    except ParseTimeout as exc:
+        return failure(PARSE_TIMEOUT, f"{spec.url}: {exc}")
+    except ParseCrashed as exc:
+        return failure(PARSE_CRASH, f"{spec.url}: {exc}")
+    if parsed.kind != "feed":
+        outcome = {"html": HTML_PAGE, "empty": EMPTY}.get(parsed.kind, NOT_A_FEED)
+        return failure(outcome, f"{spec.url}: {parsed.reason}")
+    publish, diffed, new, updated, unchanged = diff_entries(
+        parsed.articles, state, now_s, settings.seen_entries
+    )
+    result = success(OK, body_hash=body_hash, seen=diffed.seen, seen_count=diffed.seen_count, **validators)
+    result.articles = publish
+    result.new, result.updated, result.seen, result.skipped = new, updated, unchanged, parsed.skipped
+    if parsed.bozo:
+        result.detail = f"parsed despite errors: {parsed.bozo}"
+    return result
