@@ -37,10 +37,12 @@ config_app = typer.Typer(help="Validate configuration files.", no_args_is_help=T
 broker_app = typer.Typer(help="The embedded local Kafka broker (single-node KRaft).", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics used by Wirewatch.", no_args_is_help=True)
 schema_app = typer.Typer(help="JSON Schemas of the records users read.", no_args_is_help=True)
+feeds_app = typer.Typer(help="The feed registry: sync to Kafka, OPML import/export.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
+app.add_typer(feeds_app, name="feeds")
 
 ConfigOption = Annotated[
     Path | None,
@@ -209,6 +211,100 @@ def topics_list(config_file: ConfigOption = None) -> None:
             spec.description,
         )
     out.print(table)
+
+
+# ---------------------------------------------------------------- feeds
+
+
+@feeds_app.command("sync")
+def feeds_sync(
+    config_file: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes; publish nothing.")] = False,
+) -> None:
+    """Make the feeds topic match the config: publish new/changed feeds, tombstone removed ones.
+
+    `wirewatch run` does this at start-up when the config lists feeds; this
+    command also empties the registry when the config lists none.
+    """
+    from streams.admin import ensure_topics
+    from streams.registry import sync_feeds
+
+    with _errors():
+        config = _load(config_file)
+
+        async def go() -> str:
+            await ensure_topics(config.kafka)
+            report = await sync_feeds(config, dry_run=dry_run)
+            lines = [report.summary()]
+            lines += [f"  + {f}" for f in report.added]
+            lines += [f"  ~ {f}" for f in report.changed]
+            lines += [f"  - {f}" for f in report.removed]
+            return "\n".join(lines)
+
+        text = asyncio.run(go())
+    out.print(("(dry run) " if dry_run else "") + text, highlight=False)
+
+
+@feeds_app.command("import")
+def feeds_import(
+    opml_file: Annotated[Path, typer.Argument(help="OPML file exported by a feed reader.", exists=True)],
+    config_file: ConfigOption = None,
+    interval: Annotated[str, typer.Option(help="Poll interval of the imported feeds.")] = "5m",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the YAML here instead of stdout.")
+    ] = None,
+) -> None:
+    """Turn an OPML subscription list into `feeds:` entries for the config (YAML).
+
+    Feeds already in the config (same URL) are left out; every outline that
+    cannot become a feed is listed with the reason.
+    """
+    import yaml
+
+    from monitor.durations import parse_duration
+    from monitor.opml import import_opml
+
+    try:
+        seconds = parse_duration(interval)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--interval") from None
+    with _errors():
+        config = _load(config_file, required=False)
+        result = import_opml(
+            opml_file.read_bytes(),
+            config.feeds,
+            interval=seconds,
+            source=str(opml_file),
+        )
+    text = yaml.safe_dump(result.as_yaml_data(), sort_keys=False, allow_unicode=True, width=100)
+    if output:
+        output.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+    console.print(
+        f"{opml_file}: {len(result.feeds)} feeds imported, {len(result.skipped)} skipped", highlight=False
+    )
+    for what, reason in result.skipped:
+        console.print(f"  skipped {what}: {reason}", highlight=False)
+
+
+@feeds_app.command("export")
+def feeds_export(
+    config_file: ConfigOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the OPML here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write the configured feeds as OPML 2.0, for any feed reader (and `feeds import`)."""
+    from monitor.opml import export_opml
+
+    with _errors():
+        config = _load(config_file)
+    document = export_opml(config.feeds)
+    if output:
+        output.write_bytes(document)
+    else:
+        typer.echo(document.decode(), nl=False)
 
 
 # ---------------------------------------------------------------- schema

@@ -138,7 +138,9 @@ class FeedConfig(Section):
     )
     url: AnyHttpUrl = Field(description="Feed URL (http or https).")
     title: str = Field("", description="Human name of the feed; defaults to the feed's own title.")
-    interval: Duration = Field(300.0, ge=30, description="Time between polls (e.g. `5m`).")
+    interval: Duration = Field(
+        300.0, ge=1, description="Time between polls (e.g. `5m`); be polite: minutes, not seconds."
+    )
     tags: tuple[str, ...] = Field((), description="Labels copied onto every article of the feed.")
     language: str | None = Field(
         None,
@@ -244,6 +246,17 @@ class WorkerConfig(Section):
         30.0, gt=0, description="Kafka consumer session timeout: how fast a dead worker is noticed."
     )
     rebalance_timeout: Duration = Field(30.0, gt=0, description="Kafka rebalance timeout.")
+    standby_replicas: int = Field(
+        0,
+        ge=0,
+        le=3,
+        description=(
+            "Standby copies of each table partition kept by other workers. 0 by default: "
+            "faust-streaming 0.15 can stall recovery when a standby partition is promoted "
+            "to active (seen in our kill drill); our tables recover from compacted changelogs "
+            "in seconds without one."
+        ),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
 
 

@@ -6,12 +6,13 @@ their loop so a malformed message is dead-lettered, never a crashed agent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
 from monitor.config import WirewatchConfig
+from monitor.metrics import Metrics
 from streams.connection import faust_broker_url, ssl_context
 from streams.topics import Topics
 
@@ -23,6 +24,8 @@ class StageContext:
     app: Any  # faust.App (untyped library)
     config: WirewatchConfig
     topics: Topics
+    metrics: Metrics = field(default_factory=Metrics)
+    services: dict[str, Any] = field(default_factory=dict)  # per-stage helpers, for tests and health
 
     def raw_topic(self, name: str) -> Any:
         """A Faust topic of bytes keys and values; partitions come from our topic specs."""
@@ -67,7 +70,18 @@ def create_app(config: WirewatchConfig) -> Any:
         broker_session_timeout=worker.session_timeout,
         broker_heartbeat_interval=max(worker.session_timeout / 10, 0.5),
         broker_rebalance_timeout=worker.rebalance_timeout,
+        table_standby_replicas=worker.standby_replicas,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         stream_wait_empty=False,
     )
+
+
+def add_metrics_page(app: Any, metrics: Metrics) -> None:
+    """``GET /metrics`` on the worker's web port, in Prometheus text format."""
+    from prometheus_client import generate_latest
+
+    @app.page("/metrics")  # type: ignore[untyped-decorator]
+    async def metrics_page(web: Any, request: Any) -> Any:
+        # aiohttp wants the charset apart from the content type; UTF-8 is the default anyway
+        return web.bytes(generate_latest(metrics.registry), content_type="text/plain; version=0.0.4")

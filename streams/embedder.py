@@ -57,7 +57,9 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension())
+        model = self._model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Blocking; call it from an executor thread, never on the event loop."""

@@ -90,6 +90,13 @@ class FeedState(WireRecord):
     seen_count: int = Field(0, ge=0, description="Entries in `seen`.")
 
 
+class FeedEntry(WireRecord):
+    """A feed as the worker's feeds table holds it: the spec from the registry and the poll state."""
+
+    spec: FeedSpec
+    state: FeedState | None = None
+
+
 class Article(WireRecord):
     """A normalized feed entry, keyed by its stable id on the raw articles topic."""
 

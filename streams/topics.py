@@ -40,6 +40,10 @@ class Topics:
         return f"{self.prefix}feeds"
 
     @property
+    def feed_polls(self) -> str:
+        return f"{self.prefix}feeds.polls"
+
+    @property
     def articles_raw(self) -> str:
         return f"{self.prefix}articles.raw"
 
@@ -76,6 +80,13 @@ def topic_specs(kafka: KafkaConfig) -> list[TopicSpec]:
     compact = {"cleanup.policy": "compact"}
     return [
         TopicSpec(names.feeds, n, rf, compact, "feed registry, key = feed id"),
+        TopicSpec(
+            names.feed_polls,
+            n,
+            rf,
+            retention(86400.0),
+            "poll results (feed state) on their way into the feeds table, key = feed id",
+        ),
         TopicSpec(
             names.articles_raw,
             n,

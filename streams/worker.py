@@ -11,23 +11,29 @@ import faust
 from monitor.config import WirewatchConfig
 from streams.admin import ensure_topics
 from streams.agents import register_all
-from streams.app import StageContext, create_app
+from streams.app import StageContext, add_metrics_page, create_app
+from streams.registry import sync_feeds
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
 
 def build_app(config: WirewatchConfig) -> Any:
-    """The Faust app with every stage's agents registered."""
+    """The Faust app with every stage's agents registered and ``/metrics`` served."""
     app = create_app(config)
-    register_all(StageContext(app=app, config=config, topics=Topics(config.kafka.topic_prefix)))
+    ctx = StageContext(app=app, config=config, topics=Topics(config.kafka.topic_prefix))
+    register_all(ctx)
+    add_metrics_page(app, ctx.metrics)
     return app
 
 
 def run_worker(config: WirewatchConfig) -> None:
     """Ensure topics, then run a Faust worker until SIGINT/SIGTERM. Blocks."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
     report = asyncio.run(ensure_topics(config.kafka))
     log.info("topics: %s", report.summary())
+    if config.feeds:  # a config without feeds (a processing-only worker) leaves the registry alone
+        log.info("%s", asyncio.run(sync_feeds(config)).summary())
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run() left none; Faust needs one
     app = build_app(config)
     config.worker.data_dir.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,8 @@ import yaml
 from monitor.broker import LocalBroker, free_port
 from monitor.config import WirewatchConfig
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 KAFKA_HEAP_MB = int(os.environ.get("WIREWATCH_TEST_KAFKA_HEAP_MB", "512"))
 _counter = itertools.count(1)
 
@@ -101,7 +103,10 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_timeout: float = 120.0) -> WorkerProcess:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+        # the code under test is this checkout's, whatever the shared environment's
+        # editable install points at
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "monitor.cli", "run", "-c", str(self.config_path)],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from streams.agents import embed
+from streams.agents import embed, poll
 from streams.app import StageContext
 
-STAGES = (embed,)
+STAGES = (poll, embed)
 
 
 def register_all(ctx: StageContext) -> None:

@@ -1,0 +1,99 @@
+"""Every Prometheus metric Wirewatch exports, built as one bundle on an injectable registry.
+
+Names follow Prometheus conventions (base units, ``_total`` counters). Label
+values are bounded: ``feed`` only takes configured feed ids, and a worker
+removes the series of feeds it no longer owns (``forget_feed``), so per-feed
+series follow partition ownership; dashboards aggregate with ``max by (feed)``.
+The feed label never goes on a histogram.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+ITEM_KINDS = ("new", "updated", "seen")
+
+
+class Metrics:
+    """The metric objects of one worker process."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.feed_polls = Counter(
+            "wirewatch_feed_polls_total",
+            "Feed polls by outcome (ok, not_modified, each error kind).",
+            ["feed", "outcome"],
+            registry=r,
+        )
+        self.feed_fetch_duration = Histogram(
+            "wirewatch_feed_fetch_duration_seconds",
+            "Time to fetch a feed, by outcome.",
+            ["outcome"],
+            buckets=FETCH_BUCKETS,
+            registry=r,
+        )
+        self.feed_parse_duration = Histogram(
+            "wirewatch_feed_parse_duration_seconds",
+            "Time to parse and normalize a changed feed body.",
+            buckets=FETCH_BUCKETS,
+            registry=r,
+        )
+        self.feed_items = Counter(
+            "wirewatch_feed_items_total",
+            "Feed entries by kind: new, updated (content changed), seen.",
+            ["feed", "kind"],
+            registry=r,
+        )
+        self.feed_last_success = Gauge(
+            "wirewatch_feed_last_success_timestamp_seconds",
+            "When the feed was last polled successfully (Unix time).",
+            ["feed"],
+            registry=r,
+        )
+        self.feed_disabled = Gauge(
+            "wirewatch_feed_disabled",
+            "1 when polling of the feed stopped (410, repeated 404).",
+            ["feed"],
+            registry=r,
+        )
+        self.feeds_owned = Gauge(
+            "wirewatch_feeds_owned",
+            "Feeds this worker polls (from its partitions).",
+            registry=r,
+        )
+        self.articles = Counter(
+            "wirewatch_articles_total",
+            "Articles handled, by pipeline stage.",
+            ["stage"],
+            registry=r,
+        )
+        self.deadletters = Counter(
+            "wirewatch_deadletter_messages_total",
+            "Messages sent to the dead-letter topic, by stage.",
+            ["stage"],
+            registry=r,
+        )
+
+    def forget_feed(self, feed_id: str) -> None:
+        """Drop a feed's series (this worker no longer owns it, or it was removed)."""
+        for metric in (self.feed_last_success, self.feed_disabled):
+            _remove(metric, feed_id)
+        for kind in ITEM_KINDS:
+            _remove(self.feed_items, feed_id, kind)
+        for labels in list(_label_sets(self.feed_polls)):
+            if labels[0] == feed_id:
+                _remove(self.feed_polls, *labels)
+
+
+def _remove(metric: Counter | Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):
+        metric.remove(*labels)
+
+
+def _label_sets(metric: Counter) -> list[tuple[str, ...]]:
+    # prometheus-client keeps children keyed by their label values
+    return [tuple(labels) for labels in metric._metrics]

@@ -1,0 +1,418 @@
+"""Poll stage: every worker polls the feeds of the feeds-topic partitions it owns.
+
+Faust's rules shape this module (see DESIGN.md):
+
+* table writes happen only inside agents: the ``registry`` agent (feeds topic)
+  stores each feed's spec, the ``poll_state`` agent (feeds.polls topic) stores
+  the state a poll produced — the scheduler itself never writes the table;
+* the scheduler takes ownership from the assignment: on revocation it stops
+  and cancels in-flight polls at once; on ``on_rebalance_complete`` (sent
+  after the table's active partitions recovered) it loads the feeds whose key
+  falls in an owned partition — the memory store also holds standby data, so
+  the table is filtered by partition, never iterated blindly;
+* poll state goes through Kafka, so a restart or a move resumes from the
+  table: ETags, seen entries, failure counts and the next due time survive.
+
+At-least-once: a poll's articles are acknowledged by Kafka before its state is
+published; a worker that dies in between makes the next owner poll again and
+publish some entries twice (same ids; the sequencer drops exact duplicates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
+from aiokafka.structs import TopicPartition
+
+from monitor.errors import RecordDecodeError
+from monitor.fetch import Fetcher, make_client
+from monitor.metrics import Metrics
+from monitor.parsing import ParserPool
+from monitor.polling import PollOutcome, first_poll_at, poll_feed
+from streams.app import StageContext
+from streams.connection import aiokafka_options
+from streams.deadletter import dead_letter
+from streams.records import FeedEntry, FeedSpec, FeedState
+
+log = logging.getLogger(__name__)
+STAGE = "poll"
+STATE_HEARTBEAT = 3600.0  # republish an unchanged state at least this often
+PUBLISH_GRACE = 5.0  # longest wait, during a rebalance, for polls that are publishing
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (Java's and aiokafka's) gives ``key``."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass
+class OwnedFeed:
+    spec: FeedSpec
+    state: FeedState
+    written_at: float = 0.0  # when our last state for it went to Kafka
+    task: asyncio.Task[None] | None = None
+    generation: int = 0
+    publishing: bool = False
+
+
+def _newer(a: FeedState | None, b: FeedState | None) -> FeedState | None:
+    if a is None or b is None:
+        return a or b
+    return a if (a.last_attempt_at or 0) >= (b.last_attempt_at or 0) else b
+
+
+def _state_changed(before: FeedState, after: FeedState, outcome: PollOutcome) -> bool:
+    if outcome.articles:
+        return True
+    keys = (
+        "etag",
+        "last_modified",
+        "body_hash",
+        "seen",
+        "consecutive_failures",
+        "consecutive_404",
+        "disabled_reason",
+    )
+    return any(getattr(before, k) != getattr(after, k) for k in keys)
+
+
+class PollScheduler:
+    """Per-worker scheduler of the owned feeds' polls."""
+
+    def __init__(self, ctx: StageContext, table: Any) -> None:
+        self.ctx = ctx
+        self.table = table
+        self.settings = ctx.config.polling
+        self.metrics: Metrics = ctx.metrics
+        self.partitions = ctx.config.kafka.partitions
+        self.feeds: dict[str, OwnedFeed] = {}
+        self.owned: set[int] = set()
+        self._cache: dict[str, FeedState] = {}  # our latest state per feed, across rebalances
+        self._heap: list[tuple[float, int, str]] = []
+        self._wake = asyncio.Event()
+        self._ready = False
+        self._rng = random.Random()
+        self.fetcher: Fetcher | None = None
+        self.parser: ParserPool | None = None
+        self.articles_topic = ctx.raw_topic(ctx.topics.articles_raw)
+        self.polls_topic = ctx.raw_topic(ctx.topics.feed_polls)
+
+    # ---------------------------------------------------------- ownership
+
+    async def on_revoked(self, revoked: set[Any]) -> None:
+        """Stop polling the lost partitions' feeds before the rebalance completes.
+
+        A fetch in flight is cancelled; a poll already publishing is allowed to
+        finish (briefly), so its state is on the poll-state topic before the
+        next owner reads it — cancelling it there would make the next owner
+        publish the same entries again.
+        """
+        lost = {tp.partition for tp in revoked if tp.topic == self.ctx.topics.feeds}
+        if not lost:
+            return
+        self.owned -= lost
+        self._ready = False
+        finishing = []
+        for feed_id in [f for f in self.feeds if self._partition(f) in lost]:
+            owned = self.feeds[feed_id]
+            if owned.publishing and owned.task is not None:
+                finishing.append(owned.task)
+                self.feeds.pop(feed_id)
+                self.metrics.forget_feed(feed_id)
+            else:
+                self._drop(feed_id)
+        if finishing:
+            await asyncio.wait(finishing, timeout=PUBLISH_GRACE)
+            for task in finishing:
+                task.cancel()
+        self.metrics.feeds_owned.set(len(self.feeds))
+
+    async def on_assigned(self, assignment: set[Any]) -> None:
+        """After recovery: load every feed of an owned partition from the table.
+
+        Poll results still in flight on the poll-state topic (published by the
+        previous owner, not yet applied to the table by the poll-state agent)
+        are newer than the table. They are read here, from the group's
+        committed offset to the end, before any feed of the partition is
+        polled — else the new owner would poll with stale state and publish
+        entries again.
+        """
+        self.owned = {tp.partition for tp in assignment if tp.topic == self.ctx.topics.feeds}
+        for feed_id in [f for f in self.feeds if self._partition(f) not in self.owned]:
+            self._drop(feed_id)
+        for state in (await self._unapplied_states(sorted(self.owned))).values():
+            self._cache[state.feed_id] = _newer(state, self._cache.get(state.feed_id)) or state
+        for key, value in list(self.table.items()):
+            feed_id = key.decode() if isinstance(key, bytes) else str(key)
+            if self._partition(feed_id) in self.owned and value is not None:
+                try:
+                    entry = FeedEntry.decode(value)
+                except RecordDecodeError:
+                    log.warning("feeds table: unreadable entry for %s ignored", feed_id)
+                    continue
+                self._adopt(entry.spec, entry.state)
+        self._ready = True
+        self.metrics.feeds_owned.set(len(self.feeds))
+        log.info("polling %d feeds of partitions %s", len(self.feeds), sorted(self.owned))
+        self._wake.set()
+
+    async def _unapplied_states(self, partitions: list[int]) -> dict[str, FeedState]:
+        """The newest state per feed on the poll-state topic past the group's committed offsets."""
+        if not partitions:
+            return {}
+        topic = self.ctx.topics.feed_polls
+        tps = [TopicPartition(topic, p) for p in partitions]
+        options = aiokafka_options(self.ctx.config.kafka)
+        newest: dict[str, FeedState] = {}
+        try:
+            admin = AIOKafkaAdminClient(**options)
+            await admin.start()
+            try:
+                committed = await admin.list_consumer_group_offsets(
+                    self.ctx.config.worker.app_id, partitions=tps
+                )
+            finally:
+                await admin.close()
+            consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                consumer.assign(tps)
+                ends = await consumer.end_offsets(tps)
+                for tp in tps:
+                    meta = committed.get(tp)
+                    if meta is not None and meta.offset >= 0:
+                        consumer.seek(tp, meta.offset)
+                    else:
+                        await consumer.seek_to_beginning(tp)
+                async with asyncio.timeout(30):
+                    while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+                        for records in (await consumer.getmany(*tps, timeout_ms=500)).values():
+                            for record in records:
+                                with contextlib.suppress(RecordDecodeError):
+                                    state = FeedState.decode(record.value)
+                                    newest[state.feed_id] = _newer(state, newest.get(state.feed_id)) or state
+            finally:
+                await consumer.stop()
+        except Exception as exc:  # never stop polling over this; at worst some entries go out twice
+            log.warning("could not read in-flight poll state (%s); the table's state is used", exc)
+        return newest
+
+    def _partition(self, feed_id: str) -> int:
+        return partition_of(feed_id.encode(), self.partitions)
+
+    def _drop(self, feed_id: str) -> None:
+        owned = self.feeds.pop(feed_id, None)
+        if owned and owned.task and not owned.task.done():
+            owned.task.cancel()  # a move cancels the in-flight fetch
+        self.metrics.forget_feed(feed_id)
+
+    def _adopt(self, spec: FeedSpec, state: FeedState | None) -> None:
+        current = self.feeds.get(spec.id)
+        state = _newer(_newer(state, self._cache.get(spec.id)), current.state if current else None)
+        if state is None or (current is not None and current.spec.url != spec.url):
+            state = FeedState(feed_id=spec.id)  # new feed, or its URL changed: start afresh
+        if state.next_poll_at is None:
+            state = state.model_copy(
+                update={"next_poll_at": first_poll_at(time.time(), self.settings, spec, self._rng)}
+            )
+        owned = current or OwnedFeed(spec, state)
+        owned.spec, owned.state = spec, state
+        owned.generation += 1
+        self.feeds[spec.id] = owned
+        self._publish_gauges(owned)
+        if spec.enabled and not state.disabled_reason:
+            heapq.heappush(self._heap, (state.next_poll_at or 0.0, owned.generation, spec.id))
+            self._wake.set()
+
+    # ---------------------------------------------------------- agent callbacks
+
+    def on_spec(self, feed_id: str, spec: FeedSpec | None) -> None:
+        """The registry agent saw a change for a feed of an owned partition."""
+        if spec is None:
+            self._drop(feed_id)
+            self._cache.pop(feed_id, None)
+        elif self._ready:
+            self._adopt(spec, None)
+        self.metrics.feeds_owned.set(len(self.feeds))
+
+    def on_state(self, state: FeedState) -> None:
+        """A poll state reached the table (ours, or a previous owner's still in flight)."""
+        owned = self.feeds.get(state.feed_id)
+        if (
+            owned is not None
+            and owned.task is None
+            and _newer(state, owned.state) is state
+            and state is not owned.state
+        ):
+            owned.state = state
+            self._publish_gauges(owned)
+
+    # ---------------------------------------------------------- the loop
+
+    async def run(self) -> None:
+        self.fetcher = Fetcher(make_client(self.settings), self.settings)
+        self.parser = ParserPool(self.settings.parse_workers, self.settings.parse_timeout)
+        try:
+            while True:
+                await self._dispatch_due()
+        finally:
+            for owned in self.feeds.values():
+                if owned.task:
+                    owned.task.cancel()
+            await self.fetcher.client.aclose()
+            self.parser.close()
+
+    async def _dispatch_due(self) -> None:
+        self._wake.clear()
+        now = time.time()
+        while self._ready and self._heap and self._heap[0][0] <= now:
+            _, generation, feed_id = heapq.heappop(self._heap)
+            owned = self.feeds.get(feed_id)
+            if owned is None or owned.generation != generation or owned.task is not None:
+                continue  # dropped, rescheduled since, or already polling
+            owned.task = asyncio.create_task(self._poll(owned), name=f"poll:{feed_id}")
+        delay = (self._heap[0][0] - now) if (self._ready and self._heap) else 60.0
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, min(delay, 60.0)))
+
+    async def _poll(self, owned: OwnedFeed) -> None:
+        assert self.fetcher is not None
+        assert self.parser is not None
+        spec, before = owned.spec, owned.state
+        next_at = time.time() + spec.interval_seconds
+        try:
+            outcome = await poll_feed(spec, before, self.fetcher, self.parser, self.settings, rng=self._rng)
+            await self._publish(spec, before, outcome, owned)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # publishing failed (broker away?): keep the old state and try again next interval
+            log.exception("poll of %s failed; retrying in %.0fs", spec.id, spec.interval_seconds)
+            outcome = None
+        finally:
+            owned.task = None
+        if outcome is not None:
+            self._cache[spec.id] = outcome.state
+        if self.feeds.get(spec.id) is not owned:
+            return  # dropped (moved, removed) while polling
+        if outcome is not None:
+            owned.state = outcome.state
+            self._publish_gauges(owned)
+            if outcome.state.disabled_reason:
+                return
+            next_at = outcome.state.next_poll_at or next_at
+        owned.generation += 1
+        heapq.heappush(self._heap, (next_at, owned.generation, spec.id))
+        self._wake.set()
+
+    async def _publish(
+        self, spec: FeedSpec, before: FeedState, outcome: PollOutcome, owned: OwnedFeed
+    ) -> None:
+        owned.publishing = True  # from here on a revocation lets the poll finish (see on_revoked)
+        try:
+            pending = [
+                await self.articles_topic.send(key=a.id.encode(), value=a.encode()) for a in outcome.articles
+            ]
+            await asyncio.gather(*pending)  # articles acknowledged before the state that records them
+            now = time.time()
+            if _state_changed(before, outcome.state, outcome) or now - owned.written_at > STATE_HEARTBEAT:
+                delivered = await self.polls_topic.send(key=spec.id.encode(), value=outcome.state.encode())
+                await delivered
+                owned.written_at = now
+        finally:
+            owned.publishing = False
+        self._record(spec, outcome)
+
+    def _record(self, spec: FeedSpec, outcome: PollOutcome) -> None:
+        m = self.metrics
+        m.feed_polls.labels(spec.id, outcome.outcome).inc()
+        if outcome.fetch is not None:
+            m.feed_fetch_duration.labels(outcome.fetch.outcome).observe(outcome.fetch.elapsed)
+        for kind, count in (("new", outcome.new), ("updated", outcome.updated), ("seen", outcome.seen)):
+            if count:
+                m.feed_items.labels(spec.id, kind).inc(count)
+        if outcome.articles:
+            m.articles.labels(STAGE).inc(len(outcome.articles))
+        level = logging.WARNING if not outcome.succeeded else logging.DEBUG
+        log.log(level, "poll %s: %s %s", spec.id, outcome.outcome, outcome.detail)
+        if outcome.state.disabled_reason and outcome.outcome in ("http_410", "http_404"):
+            log.error("feed %s disabled: %s (%s)", spec.id, outcome.state.disabled_reason, spec.url)
+
+    def _publish_gauges(self, owned: OwnedFeed) -> None:
+        if owned.state.last_success_at:
+            self.metrics.feed_last_success.labels(owned.spec.id).set(owned.state.last_success_at)
+        self.metrics.feed_disabled.labels(owned.spec.id).set(1 if owned.state.disabled_reason else 0)
+
+
+def register(ctx: StageContext) -> None:
+    app = ctx.app
+    table = app.Table(
+        "feeds",
+        default=None,
+        partitions=ctx.config.kafka.partitions,
+        key_type=bytes,
+        value_type=bytes,
+    )
+    scheduler = PollScheduler(ctx, table)
+    ctx.services["poll"] = scheduler
+    deadletters = ctx.raw_topic(ctx.topics.deadletter)
+
+    @app.agent(ctx.raw_topic(ctx.topics.feeds), name=f"{ctx.config.worker.app_id}.registry")  # type: ignore[untyped-decorator]
+    async def registry(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            key = message.key or b""
+            try:
+                spec = None if message.value is None else FeedSpec.decode(message.value)
+                if spec is not None and spec.id.encode() != key:
+                    raise RecordDecodeError(f"FeedSpec id {spec.id!r} does not match its key {key!r}")
+            except RecordDecodeError as exc:
+                await dead_letter(deadletters, "registry", message, exc)
+                ctx.metrics.deadletters.labels("registry").inc()
+                continue
+            if spec is None:
+                table.pop(key, None)
+            else:
+                previous = table.get(key)
+                before = FeedEntry.decode(previous) if previous else None
+                state = before.state if before and before.spec.url == spec.url else None
+                table[key] = FeedEntry(spec=spec, state=state).encode()
+            scheduler.on_spec(key.decode(), spec)
+
+    @app.agent(ctx.raw_topic(ctx.topics.feed_polls), name=f"{ctx.config.worker.app_id}.poll_state")  # type: ignore[untyped-decorator]
+    async def poll_state(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                state = FeedState.decode(message.value)
+            except RecordDecodeError as exc:
+                await dead_letter(deadletters, "poll_state", message, exc)
+                ctx.metrics.deadletters.labels("poll_state").inc()
+                state = None
+            previous = table.get(message.key) if state is not None else None
+            if state is not None and previous is not None:  # else the feed was removed meanwhile
+                entry = FeedEntry.decode(previous)
+                table[message.key] = entry.model_copy(update={"state": state}).encode()
+                scheduler.on_state(state)
+
+    @app.on_partitions_revoked.connect  # type: ignore[untyped-decorator]
+    async def _revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
+        await scheduler.on_revoked(revoked)
+
+    @app.on_rebalance_complete.connect  # type: ignore[untyped-decorator]
+    async def _rebalanced(app: Any, **kwargs: Any) -> None:
+        await scheduler.on_assigned(set(app.consumer.assignment()))
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def _scheduler() -> None:
+        await scheduler.run()
