@@ -258,6 +258,14 @@ class WorkerConfig(Section):
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    stages: tuple[Literal["poll", "embed"], ...] = Field(
+        ("poll", "embed"),
+        min_length=1,
+        description=(
+            "Pipeline stages this worker runs. Workers sharing an `app_id` must run the same "
+            "stages; to run pollers apart from the model-heavy stages, give them their own `app_id`."
+        ),
+    )
 
 
 class MetricsConfig(Section):

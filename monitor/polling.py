@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -45,6 +46,7 @@ class PollOutcome:
     skipped: int = 0
     fetch: FetchResult | None = None
     detail: str = ""
+    parse_seconds: float | None = None  # set when the body went to the parser
 
     @property
     def succeeded(self) -> bool:
@@ -188,20 +190,27 @@ async def poll_feed(
     validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
     if body_hash == state.body_hash:  # stale ETag or no validators: same bytes as last time
         return success(UNCHANGED, **validators)
+    parse_started = time.monotonic()
     try:
         parsed = await parser.parse(fetched.body, fetched.headers, feed_context(spec, settings), started)
-    except ParseTimeout as exc:
-        return failure(PARSE_TIMEOUT, f"{spec.url}: {exc}")
-    except ParseCrashed as exc:
-        return failure(PARSE_CRASH, f"{spec.url}: {exc}")
+    except (ParseTimeout, ParseCrashed) as exc:
+        crashed = failure(
+            PARSE_TIMEOUT if isinstance(exc, ParseTimeout) else PARSE_CRASH, f"{spec.url}: {exc}"
+        )
+        crashed.parse_seconds = time.monotonic() - parse_started
+        return crashed
+    parse_seconds = time.monotonic() - parse_started
     if parsed.kind != "feed":
         outcome = {"html": HTML_PAGE, "empty": EMPTY}.get(parsed.kind, NOT_A_FEED)
-        return failure(outcome, f"{spec.url}: {parsed.reason}")
+        rejected = failure(outcome, f"{spec.url}: {parsed.reason}")
+        rejected.parse_seconds = parse_seconds
+        return rejected
     publish, diffed, new, updated, unchanged = diff_entries(
         parsed.articles, state, now_s, settings.seen_entries
     )
     result = success(OK, body_hash=body_hash, seen=diffed.seen, seen_count=diffed.seen_count, **validators)
     result.articles = publish
+    result.parse_seconds = parse_seconds
     result.new, result.updated, result.seen, result.skipped = new, updated, unchanged, parsed.skipped
     if parsed.bozo:
         result.detail = f"parsed despite errors: {parsed.bozo}"

@@ -1,13 +1,15 @@
-"""Agents, one module per stage. ``register_all`` wires every stage onto an app."""
+"""Agents, one module per stage. ``register_all`` wires the configured stages onto an app."""
 
 from __future__ import annotations
+
+from types import ModuleType
 
 from streams.agents import embed, poll
 from streams.app import StageContext
 
-STAGES = (poll, embed)
+STAGES: dict[str, ModuleType] = {"poll": poll, "embed": embed}
 
 
 def register_all(ctx: StageContext) -> None:
-    for stage in STAGES:
-        stage.register(ctx)
+    for name in ctx.config.worker.stages:
+        STAGES[name].register(ctx)

@@ -338,6 +338,8 @@ class PollScheduler:
         m.feed_polls.labels(spec.id, outcome.outcome).inc()
         if outcome.fetch is not None:
             m.feed_fetch_duration.labels(outcome.fetch.outcome).observe(outcome.fetch.elapsed)
+        if outcome.parse_seconds is not None:
+            m.feed_parse_duration.observe(outcome.parse_seconds)
         for kind, count in (("new", outcome.new), ("updated", outcome.updated), ("seen", outcome.seen)):
             if count:
                 m.feed_items.labels(spec.id, kind).inc(count)

@@ -119,6 +119,20 @@ async def test_feeds_spread_over_two_workers_and_survive_a_kill(
         if line.startswith("wirewatch_feed_last_success_timestamp_seconds{")
     }
     assert exported == owned_a
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if not line.startswith("#")
+    }
+    assert samples["wirewatch_feeds_owned"] == len(owned_a)
+    assert samples["wirewatch_feed_parse_duration_seconds_count"] > 0
+    assert samples['wirewatch_feed_fetch_duration_seconds_count{outcome="ok"}'] > 0
+    assert samples['wirewatch_articles_total{stage="poll"}'] > 0
+    new_items = sum(
+        v for k, v in samples.items() if k.startswith("wirewatch_feed_items_total{") and 'kind="new"' in k
+    )
+    # per-feed series only cover the feeds A owns now (those it handed to B were dropped)
+    assert 0 < new_items <= samples['wirewatch_articles_total{stage="poll"}']
 
     worker_a.kill()  # SIGKILL: no goodbye to the group; B takes over after the session timeout
     killed_at = time.monotonic()

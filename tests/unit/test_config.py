@@ -195,3 +195,12 @@ def test_cli_config_check_names_misspelled_key_and_line(tmp_path: Path) -> None:
     )
     assert good.returncode == 0, good.stderr
     assert "OK — 2 feeds (2 enabled), 1 detectors" in good.stdout
+
+
+def test_worker_stages_name_every_registered_stage() -> None:
+    """The config's stage names and the agents registry are one list, seen from two sides."""
+    from streams.agents import STAGES
+
+    assert set(WirewatchConfig().worker.stages) == set(STAGES)
+    with pytest.raises(ConfigError, match=r"w.yaml:2:\d+: worker.stages\[1\]"):
+        parse_config("worker:\n  stages: [poll, dedupe]\n", source="w.yaml", env={})
