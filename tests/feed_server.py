@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 import threading
 import time
@@ -25,7 +26,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "feeds"
+# the project's shared data sits next to the checkout (``../shared``); WIREWATCH_SHARED overrides
+SHARED = Path(os.environ.get("WIREWATCH_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+SHARED_FEEDS = SHARED / "feeds"
 HEADER_LINE = re.compile(r"^\s*Header:\s*([A-Za-z0-9-]+):\s*(.*?)\s*$", re.MULTILINE)
 
 HOSTILE = {

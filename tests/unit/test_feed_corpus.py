@@ -75,7 +75,7 @@ async def _fetch_and_parse(fetcher: Fetcher, parser: ParserPool, url: str, feed_
 async def test_feedparser_corpus_parses_as_each_file_expects(feed_server: FeedServer) -> None:
     files = corpus_files()
     expectations = {p: expectation(p.read_bytes()) for p in files}
-    assert len(files) > 2000, "the shared corpus is missing"
+    assert len(files) > 2000, f"the shared corpus is missing at {SHARED_FEEDS} (set WIREWATCH_SHARED)"
     client = make_client(SETTINGS)
     parser = ParserPool(workers=2, timeout=30)
     gate = asyncio.Semaphore(16)

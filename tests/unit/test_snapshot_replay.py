@@ -38,6 +38,7 @@ def unique_links() -> set[str]:
 
 @pytest.mark.slow
 async def test_bbc_polls_replayed_in_order_publish_each_article_once(feed_server: FeedServer) -> None:
+    assert len(SNAPSHOTS) > 300, f"the BBC snapshots are missing under {SHARED_FEEDS} (set WIREWATCH_SHARED)"
     settings = PollingConfig(per_host_spacing=0)
     client = make_client(settings)
     parser = ParserPool(workers=1, timeout=30)
