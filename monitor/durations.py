@@ -35,7 +35,7 @@ def format_duration(seconds: float) -> str:
         size = _UNITS[unit]
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"  # never exponent notation
 
 
 Duration = Annotated[

@@ -211,18 +211,21 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        async with self._global:
-            await self.hosts.acquire(host)
-            started = time.monotonic()
-            try:
-                async with asyncio.timeout(self.settings.total_timeout):
-                    result = await self._get(url, headers)
-            except TimeoutError:
-                result = FetchResult(
-                    TIMEOUT, url, error=f"no complete response within {self.settings.total_timeout:g}s"
-                )
-            finally:
-                self.hosts.release(host)
+        # the host's slot first: feeds queued for one busy host must not hold global slots
+        # that requests to other hosts could use
+        await self.hosts.acquire(host)
+        try:
+            async with self._global:
+                started = time.monotonic()
+                try:
+                    async with asyncio.timeout(self.settings.total_timeout):
+                        result = await self._get(url, headers)
+                except TimeoutError:
+                    result = FetchResult(
+                        TIMEOUT, url, error=f"no complete response within {self.settings.total_timeout:g}s"
+                    )
+        finally:
+            self.hosts.release(host)
         result.elapsed = time.monotonic() - started
         return result
 
@@ -288,6 +291,8 @@ class Fetcher:
             return FetchResult(PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
         except httpx.UnsupportedProtocol as exc:
             return FetchResult(CONNECT_ERROR, url, error=str(exc))
+        except httpx.TransportError as exc:  # any other transport failure (CloseError, proxy errors…)
+            return FetchResult(PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
 
 
 def now_utc() -> datetime:

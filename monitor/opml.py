@@ -25,6 +25,7 @@ import listparser
 from pydantic import ValidationError
 
 from monitor.config import FeedConfig
+from monitor.durations import format_duration
 from monitor.errors import ConfigError
 
 WIREWATCH_NS = "https://github.com/wirewatch/wirewatch/opml"
@@ -169,7 +170,7 @@ def export_opml(feeds: Sequence[FeedConfig], title: str = "Wirewatch feeds") -> 
         if feed.language:
             attrs["language"] = feed.language
         attrs[f"{{{WIREWATCH_NS}}}id"] = feed.id
-        attrs[f"{{{WIREWATCH_NS}}}interval"] = f"{feed.interval:g}"
+        attrs[f"{{{WIREWATCH_NS}}}interval"] = format_duration(feed.interval)
         if not feed.enabled:
             attrs[f"{{{WIREWATCH_NS}}}enabled"] = "false"
         ET.SubElement(body, "outline", attrs)

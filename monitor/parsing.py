@@ -136,6 +136,9 @@ class ParserPool:
         self.workers = workers
         self.timeout = timeout
         self._executor: ProcessPoolExecutor | None = None
+        # at most one parse per process is submitted: the time limit then counts parsing
+        # only (not waiting in the pool's queue), and a reset cancels no queued work
+        self._slots = asyncio.Semaphore(workers)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -159,6 +162,13 @@ class ParserPool:
     async def parse(
         self, body: bytes, headers: dict[str, str], feed: FeedContext, fetched_at: datetime
     ) -> ParseResult:
+        """Parse in a worker process; raises only ParseTimeout or ParseCrashed (or our own cancellation)."""
+        async with self._slots:
+            return await self._parse(body, headers, feed, fetched_at)
+
+    async def _parse(
+        self, body: bytes, headers: dict[str, str], feed: FeedContext, fetched_at: datetime
+    ) -> ParseResult:
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             executor = self._pool()
@@ -169,12 +179,21 @@ class ParserPool:
                 if self._executor is executor:
                     self._reset()
                 raise ParseTimeout(f"parsing took longer than {self.timeout:g}s") from None
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # we are being cancelled (the feed moved away): not the parser's fault
+                # the pool was reset under this parse (another one overran): try once more
+                if attempt == 2:
+                    raise ParseCrashed("the parser pool was reset twice during this parse") from None
             except BrokenProcessPool:
                 # another parse on the same pool overran or the process died: try once more
                 if self._executor is executor:
                     self._reset()
                 if attempt == 2:
                     raise ParseCrashed("the parser process died on this feed") from None
+            except Exception as exc:  # MemoryError under the child's limit, RecursionError, pickling…
+                raise ParseCrashed(f"the parser failed: {type(exc).__name__}: {exc}") from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:

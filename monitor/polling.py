@@ -73,10 +73,11 @@ def next_delay(
     interval: float, failures: int, retry_after: float | None, settings: PollingConfig, rng: random.Random
 ) -> float:
     """Seconds until the next poll: the interval with jitter, doubled per consecutive failure
-    (capped at ``backoff_max``), and never sooner than the server's ``Retry-After``."""
+    (capped at ``backoff_max``), and never sooner than a ``Retry-After`` the server sent
+    (itself capped at ``backoff_max``, so a hostile value cannot park a feed for years)."""
     delay = interval
     if failures > 0:
-        delay = min(interval * 2 ** (failures - 1), max(settings.backoff_max, interval))
+        delay = min(interval * 2 ** min(failures - 1, 30), max(settings.backoff_max, interval))
         delay = max(delay, interval)
     delay *= rng.uniform(1 - settings.jitter, 1 + settings.jitter)
     if retry_after is not None:

@@ -75,6 +75,7 @@ class FeedState(WireRecord):
     """Per-feed polling state, on the poll-results topic and in the worker's feeds table."""
 
     feed_id: str
+    url: str | None = Field(None, description="The feed URL this state belongs to; a new URL starts afresh.")
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = Field(None, description="Hash of the last body parsed (stale-ETag guard).")

@@ -3,7 +3,10 @@
 ``sync_feeds`` makes the topic say what the config says: a changed or new
 feed is published (key = feed id), a feed no longer configured gets a
 tombstone. Unchanged feeds are not re-published, so every worker can run it
-at start-up with the same config and nothing moves.
+at start-up with the same config and nothing moves. Workers sync with
+``remove=False``: during a rolling config change a worker still on the old
+file must not delete the feeds just added (their seen entries would be lost
+and everything republished); removal is the explicit ``wirewatch feeds sync``.
 """
 
 from __future__ import annotations
@@ -39,11 +42,18 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    kept: list[str] = field(default_factory=list)  # registered, not configured, left alone
 
     def summary(self) -> str:
         return (
             f"feeds: {len(self.added)} added, {len(self.changed)} changed, "
             f"{len(self.removed)} removed, {self.unchanged} unchanged"
+            + (
+                f"; {len(self.kept)} registered feeds not in this config were kept "
+                "(`wirewatch feeds sync` removes them)"
+                if self.kept
+                else ""
+            )
         )
 
 
@@ -82,8 +92,8 @@ async def read_compacted(
     return latest
 
 
-async def sync_feeds(config: WirewatchConfig, *, dry_run: bool = False) -> SyncReport:
-    """Publish the configured feeds to the feeds topic; tombstone the ones removed."""
+async def sync_feeds(config: WirewatchConfig, *, dry_run: bool = False, remove: bool = True) -> SyncReport:
+    """Publish the configured feeds to the feeds topic; tombstone the ones removed (if ``remove``)."""
     topic = Topics(config.kafka.topic_prefix).feeds
     current = {k.decode(): v for k, v in (await read_compacted(config, topic)).items() if v is not None}
     wanted = {feed.id: spec_of(feed) for feed in config.feeds}
@@ -97,6 +107,9 @@ async def sync_feeds(config: WirewatchConfig, *, dry_run: bool = False) -> SyncR
         (report.changed if before is not None else report.added).append(feed_id)
         messages.append((feed_id.encode(), spec.encode()))
     for feed_id in sorted(set(current) - set(wanted)):
+        if not remove:
+            report.kept.append(feed_id)
+            continue
         report.removed.append(feed_id)
         messages.append((feed_id.encode(), None))
     if messages and not dry_run:

@@ -33,7 +33,7 @@ def run_worker(config: WirewatchConfig) -> None:
     report = asyncio.run(ensure_topics(config.kafka))
     log.info("topics: %s", report.summary())
     if config.feeds:  # a config without feeds (a processing-only worker) leaves the registry alone
-        log.info("%s", asyncio.run(sync_feeds(config)).summary())
+        log.info("%s", asyncio.run(sync_feeds(config, remove=False)).summary())
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run() left none; Faust needs one
     app = build_app(config)
     config.worker.data_dir.mkdir(parents=True, exist_ok=True)

@@ -5,13 +5,16 @@ Faust's rules shape this module (see DESIGN.md):
 * table writes happen only inside agents: the ``registry`` agent (feeds topic)
   stores each feed's spec, the ``poll_state`` agent (feeds.polls topic) stores
   the state a poll produced — the scheduler itself never writes the table;
-* the scheduler takes ownership from the assignment: on revocation it stops
-  and cancels in-flight polls at once; on ``on_rebalance_complete`` (sent
-  after the table's active partitions recovered) it loads the feeds whose key
-  falls in an owned partition — the memory store also holds standby data, so
-  the table is filtered by partition, never iterated blindly;
+* the scheduler takes ownership from the assignment: on revocation it cancels
+  in-flight fetches at once (a poll already publishing gets ``PUBLISH_GRACE``
+  to finish); on ``on_rebalance_complete`` (sent after the table's active
+  partitions recovered) it loads the feeds whose key falls in an owned
+  partition — the memory store also holds standby data, so the table is
+  filtered by partition, never iterated blindly;
 * poll state goes through Kafka, so a restart or a move resumes from the
-  table: ETags, seen entries, failure counts and the next due time survive.
+  table: ETags, seen entries and failure counts survive; the next due time
+  too, within ``STATE_HEARTBEAT`` (an unchanged state is not rewritten per
+  poll: it carries the seen index, up to 90 KB).
 
 At-least-once: a poll's articles are acknowledged by Kafka before its state is
 published; a worker that dies in between makes the next owner poll again and
@@ -47,6 +50,7 @@ from streams.records import FeedEntry, FeedSpec, FeedState
 log = logging.getLogger(__name__)
 STAGE = "poll"
 STATE_HEARTBEAT = 3600.0  # republish an unchanged state at least this often
+INTERNAL_ERROR, PUBLISH_ERROR = "internal_error", "publish_error"  # poll outcomes of our own failures
 PUBLISH_GRACE = 5.0  # longest wait, during a rebalance, for polls that are publishing
 
 
@@ -218,13 +222,25 @@ class PollScheduler:
 
     def _adopt(self, spec: FeedSpec, state: FeedState | None) -> None:
         current = self.feeds.get(spec.id)
-        state = _newer(_newer(state, self._cache.get(spec.id)), current.state if current else None)
-        if state is None or (current is not None and current.spec.url != spec.url):
-            state = FeedState(feed_id=spec.id)  # new feed, or its URL changed: start afresh
+        candidates = (state, self._cache.get(spec.id), current.state if current else None)
+        state = None
+        for candidate in candidates:  # the newest state that belongs to this URL
+            if candidate is not None and candidate.url in (None, spec.url):
+                state = _newer(state, candidate)
+        if state is None:
+            state = FeedState(feed_id=spec.id, url=spec.url)  # new feed, or its URL changed: start afresh
+        elif state.url is None:
+            state = state.model_copy(update={"url": spec.url})
+        now = time.time()
         if state.next_poll_at is None:
             state = state.model_copy(
-                update={"next_poll_at": first_poll_at(time.time(), self.settings, spec, self._rng)}
+                update={"next_poll_at": first_poll_at(now, self.settings, spec, self._rng)}
             )
+        elif state.next_poll_at < now - spec.interval_seconds:
+            # long overdue (an unchanged state is only written hourly, or the feed sat unowned):
+            # spread such feeds out instead of firing them all at once
+            spread = min(spec.interval_seconds, self.settings.first_poll_spread)
+            state = state.model_copy(update={"next_poll_at": now + self._rng.uniform(0, spread)})
         owned = current or OwnedFeed(spec, state)
         owned.spec, owned.state = spec, state
         owned.generation += 1
@@ -290,27 +306,44 @@ class PollScheduler:
         assert self.parser is not None
         spec, before = owned.spec, owned.state
         next_at = time.time() + spec.interval_seconds
+        outcome: PollOutcome | None = None
+        failed = ""
         try:
             outcome = await poll_feed(spec, before, self.fetcher, self.parser, self.settings, rng=self._rng)
-            await self._publish(spec, before, outcome, owned)
         except asyncio.CancelledError:
             raise
         except Exception:
-            # publishing failed (broker away?): keep the old state and try again next interval
-            log.exception("poll of %s failed; retrying in %.0fs", spec.id, spec.interval_seconds)
-            outcome = None
-        finally:
-            owned.task = None
+            log.exception("poll of %s raised (a bug); retrying in %.0fs", spec.id, spec.interval_seconds)
+            failed = INTERNAL_ERROR
+        if outcome is not None:
+            try:
+                await self._publish(spec, before, outcome, owned)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # the broker is away or refused: keep the old state, poll again next interval
+                log.exception(
+                    "publishing the poll of %s failed; retrying in %.0fs", spec.id, spec.interval_seconds
+                )
+                outcome, failed = None, PUBLISH_ERROR
+        owned.task = None
         if outcome is not None:
             self._cache[spec.id] = outcome.state
         if self.feeds.get(spec.id) is not owned:
-            return  # dropped (moved, removed) while polling
+            return  # dropped (moved, removed) while polling: its series are gone, record nothing
+        if failed:
+            self.metrics.feed_polls.labels(spec.id, failed).inc()
+        if owned.spec.url != spec.url:
+            return  # the URL changed mid-poll: _adopt reset the state and scheduled the new URL
         if outcome is not None:
+            self._record(spec, outcome)
             owned.state = outcome.state
             self._publish_gauges(owned)
             if outcome.state.disabled_reason:
                 return
             next_at = outcome.state.next_poll_at or next_at
+        if not owned.spec.enabled:
+            return  # disabled in the registry while polling
         owned.generation += 1
         heapq.heappush(self._heap, (next_at, owned.generation, spec.id))
         self._wake.set()
@@ -331,7 +364,6 @@ class PollScheduler:
                 owned.written_at = now
         finally:
             owned.publishing = False
-        self._record(spec, outcome)
 
     def _record(self, spec: FeedSpec, outcome: PollOutcome) -> None:
         m = self.metrics
@@ -354,6 +386,17 @@ class PollScheduler:
         if owned.state.last_success_at:
             self.metrics.feed_last_success.labels(owned.spec.id).set(owned.state.last_success_at)
         self.metrics.feed_disabled.labels(owned.spec.id).set(1 if owned.state.disabled_reason else 0)
+
+
+def _decode_entry(key: bytes | None, value: bytes | None) -> FeedEntry | None:
+    """A table entry, or None when absent or unreadable (e.g. written by a newer version)."""
+    if value is None:
+        return None
+    try:
+        return FeedEntry.decode(value)
+    except RecordDecodeError as exc:
+        log.warning("feeds table: unreadable entry for %r is replaced: %s", key, exc)
+        return None
 
 
 def register(ctx: StageContext) -> None:
@@ -385,8 +428,7 @@ def register(ctx: StageContext) -> None:
             if spec is None:
                 table.pop(key, None)
             else:
-                previous = table.get(key)
-                before = FeedEntry.decode(previous) if previous else None
+                before = _decode_entry(key, table.get(key))
                 state = before.state if before and before.spec.url == spec.url else None
                 table[key] = FeedEntry(spec=spec, state=state).encode()
             scheduler.on_spec(key.decode(), spec)
@@ -401,9 +443,9 @@ def register(ctx: StageContext) -> None:
                 await dead_letter(deadletters, "poll_state", message, exc)
                 ctx.metrics.deadletters.labels("poll_state").inc()
                 state = None
-            previous = table.get(message.key) if state is not None else None
-            if state is not None and previous is not None:  # else the feed was removed meanwhile
-                entry = FeedEntry.decode(previous)
+            entry = _decode_entry(message.key, table.get(message.key)) if state is not None else None
+            # no entry: the feed was removed meanwhile; another URL: a poll of the old URL
+            if state is not None and entry is not None and state.url in (None, entry.spec.url):
                 table[message.key] = entry.model_copy(update={"state": state}).encode()
                 scheduler.on_state(state)
 

@@ -173,7 +173,7 @@ async def test_restarted_worker_resumes_from_its_table(wirewatch_config, worker_
     assert len(again) == 6, "nothing was published twice after the restart"
 
 
-async def test_feeds_sync_tombstones_a_removed_feed_and_the_worker_stops_polling_it(
+async def test_feeds_sync_removes_and_disables_feeds_and_the_worker_stops_polling_them(
     wirewatch_config, worker_factory, feed_server, tmp_path
 ) -> None:
     feeds = feeds_config(feed_server, 3, 1, "registry")
@@ -181,12 +181,13 @@ async def test_feeds_sync_tombstones_a_removed_feed_and_the_worker_stops_polling
     worker_factory(config)
     assert len(await articles_on(config, 3)) == 3
 
-    trimmed = config.model_copy(update={"feeds": config.feeds[:2]})
+    disabled = config.feeds[1].model_copy(update={"enabled": False})
+    trimmed = config.model_copy(update={"feeds": (config.feeds[0], disabled)})
     path = write_config(trimmed, tmp_path / "trimmed.yaml")
     cli = [sys.executable, "-m", "monitor.cli", "feeds", "sync", "-c", str(path)]
     dry = await asyncio.to_thread(run_cli, [*cli, "--dry-run"])
     assert dry.returncode == 0, dry.stderr
-    assert "0 added, 0 changed, 1 removed, 2 unchanged" in dry.stdout
+    assert "0 added, 1 changed, 1 removed, 1 unchanged" in dry.stdout
     assert (await read_compacted(config, Topics(config.kafka.topic_prefix).feeds))[b"feed-2"] is not None
 
     done = await asyncio.to_thread(run_cli, cli)
@@ -196,8 +197,8 @@ async def test_feeds_sync_tombstones_a_removed_feed_and_the_worker_stops_polling
     assert registry[b"feed-2"] is None, "a removed feed gets a tombstone"
     assert registry[b"feed-0"] is not None
 
-    await asyncio.sleep(3)  # the worker applies the tombstone (a poll in flight may still finish)
+    await asyncio.sleep(3)  # the worker applies both changes (a poll in flight may still finish)
     stopped_at = time.monotonic()
     await asyncio.sleep(6)  # three intervals
     polled = {p for t, p, _ in feed_server.requests if t > stopped_at and p.startswith("/registry/")}
-    assert polled == {"/registry/feed-0.xml", "/registry/feed-1.xml"}
+    assert polled == {"/registry/feed-0.xml"}, "removed and disabled feeds are not polled"

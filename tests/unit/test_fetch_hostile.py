@@ -10,13 +10,15 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
 from monitor.config import PollingConfig
 from monitor.fetch import Fetcher, make_client
-from monitor.parsing import ParserPool
-from monitor.polling import poll_feed
+from monitor.normalize import FeedContext
+from monitor.parsing import ParserPool, ParseTimeout
+from monitor.polling import next_delay, poll_feed
 from streams.records import FeedSpec, FeedState
 from tests.feed_server import FeedServer
 
@@ -186,3 +188,57 @@ async def test_a_stalled_feed_does_not_delay_another_host(tools, feed_server) ->
     assert quick.outcome == "ok"
     assert time.monotonic() - started < 1.5
     assert (await slow).outcome == "timeout"
+
+
+def test_backoff_stays_bounded_after_very_many_failures() -> None:
+    settings = PollingConfig(backoff_max="6h", jitter=0.1)
+    delay = next_delay(300, 5000, None, settings, random.Random(1))  # 2**4999 would overflow a float
+    assert 6 * 3600 * 0.9 <= delay <= 6 * 3600 * 1.1
+    assert next_delay(300, 0, 10**9, settings, random.Random(1)) <= 6 * 3600, "Retry-After is capped"
+
+
+async def test_feeds_queued_for_one_busy_host_do_not_hold_other_hosts_back(feed_server) -> None:
+    """Per-host slots are taken before global ones: a publisher with many due feeds cannot
+    fill every global slot while it waits out its own spacing."""
+    settings = SETTINGS.model_copy(
+        update={"concurrency": 2, "per_host_concurrency": 1, "per_host_spacing": 1.0}
+    )
+    client = make_client(settings)
+    fetcher = Fetcher(client, settings)
+    try:
+        busy = [asyncio.create_task(fetcher.fetch(feed_server.set(f"/busy/{i}.xml", RSS))) for i in range(4)]
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        other = await fetcher.fetch(feed_server.set("/other.xml", RSS).replace("127.0.0.1", "localhost"))
+        assert other.outcome == "ok"
+        assert time.monotonic() - started < 0.9, "the other host did not wait for the busy host's spacing"
+        assert [r.outcome for r in await asyncio.gather(*busy)] == ["ok"] * 4
+    finally:
+        await client.aclose()
+
+
+async def test_a_parse_timeout_does_not_cancel_or_time_out_the_parses_waiting_behind_it() -> None:
+    """One pathological body overruns; the pool is replaced; parses queued behind it still run,
+    and their time limit counts parsing only, not the wait."""
+    items = "".join(
+        f"<item><title>t{i}</title><link>https://x.example/{i}</link>"
+        f"<description>{'word ' * 200}</description></item>"
+        for i in range(20000)
+    )
+    huge = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>{items}</channel></rss>'.encode()
+    )
+    pool = ParserPool(workers=1, timeout=1.0)
+    feed = FeedContext(feed_id="f", url="https://x.example/rss")
+    now = datetime.now(UTC)
+    try:
+        await pool.parse(RSS, {}, feed, now)  # warm the pool up: process start is not parse time
+        slow = asyncio.create_task(pool.parse(huge, {}, feed, now))
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(pool.parse(RSS, {}, feed, now)) for _ in range(3)]
+        with pytest.raises(ParseTimeout):
+            await slow
+        results = await asyncio.gather(*queued)
+        assert [r.kind for r in results] == ["feed"] * 3
+    finally:
+        pool.close()

@@ -81,6 +81,8 @@ def test_export_then_import_round_trips_every_key() -> None:
             language="en",
         ),
         FeedConfig(id="paused", url="https://example.org/rss", enabled=False),  # type: ignore[arg-type]
+        FeedConfig(id="fortnightly", url="https://example.org/slow", interval=14 * 86400),  # type: ignore[arg-type]
+        FeedConfig(id="odd", url="https://example.org/odd", interval=1234.5678),  # type: ignore[arg-type]
     ]
     document = export_opml(feeds)
     assert document.startswith(b"<?xml")
