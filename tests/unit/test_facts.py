@@ -1,0 +1,65 @@
+"""Fact extraction and agreement features: the part of the near-duplicate decision embeddings miss."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.dedup.facts import FEATURES, extract_facts, pair_features
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("Russia and Ukraine exchanged 175 prisoners of war", {175.0}),
+        ("a deal worth $2.5 billion, up from 1,200 million", {2.5e9, 1.2e9}),
+        ("a 30-day ceasefire on energy infrastructure", {30.0}),
+        ("two drones and a dozen missiles", {2.0, 12.0}),
+        ("version v2 and ID x3 are not quantities", set()),
+    ],
+)
+def test_numbers_are_read_with_their_scale(text: str, numbers: set[float]) -> None:
+    assert extract_facts(text).numbers == numbers
+
+
+def test_names_in_any_cased_script_but_not_sentence_words_or_weekdays() -> None:
+    assert extract_facts("On Tuesday Zelenskyy spoke to Trump in Kyiv.").names == {
+        "zelenskyy",
+        "trump",
+        "kyiv",
+    }
+    assert extract_facts("Повітряна тривога у Києві після розмови Трампа з Путіним").names == {
+        "повітряна",
+        "києві",
+        "трампа",
+        "путіним",
+    }
+
+
+def feature(a: str, b: str, name: str, cosine: float = 0.9) -> float:
+    return float(pair_features(extract_facts(a), extract_facts(b), cosine)[FEATURES.index(name)])
+
+
+def test_conflicting_numbers_are_a_conflict_an_added_detail_is_not() -> None:
+    first = "Russia and Ukraine exchanged 175 prisoners of war on Wednesday"
+    assert (
+        feature(first, "Russia and Ukraine exchanged 90 prisoners of war on Wednesday", "number_conflict")
+        == 1
+    )
+    added = "Russia and Ukraine exchanged 175 prisoners of war; 22 were wounded"
+    assert feature(first, added, "number_conflict") == 0
+    assert feature(first, added, "numbers_differ") == 1
+    assert feature(first, first, "numbers_differ") == 0
+    assert feature(first, first, "number_jaccard") == 1
+
+
+def test_different_people_or_places_are_a_name_conflict() -> None:
+    kyiv = "An air-raid alarm sounded in Kyiv after the call"
+    assert feature(kyiv, "An air-raid alarm sounded in Kharkiv after the call", "name_conflict") == 1
+    assert feature(kyiv, "An air-raid alarm sounded in Kyiv and Odesa after the call", "name_conflict") == 0
+
+
+def test_feature_vector_order_and_bounds() -> None:
+    vector = pair_features(extract_facts("A b 1"), extract_facts("C d e f 2"), 0.5)
+    assert vector.shape == (len(FEATURES),)
+    assert vector[0] == 0.5
+    assert all(0.0 <= v <= 1.0 for v in vector)
