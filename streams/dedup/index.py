@@ -1,0 +1,150 @@
+"""A windowed vector index in time-bucketed shards: eviction drops whole shards.
+
+The dedup stage asks one question per article: which earlier articles of the
+window are most similar to this one? Vectors arrive in time order (the
+sequencer is ordered), so each shard covers a span of time and the window
+slides by dropping the oldest shard whole — no per-vector deletion, which
+graph indexes handle poorly. Shard backends are registered by name
+(``BACKENDS``); ``exact`` is a brute-force float32 scan, the reference every
+other backend is measured against.
+
+Keys are integers the caller assigns (the sequencer's article number); the
+index stores nothing else about an article.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbor:
+    key: int
+    similarity: float
+
+
+class Shard(Protocol):
+    """The vectors of one time span."""
+
+    def add(self, keys: npt.NDArray[np.int64], vectors: Vectors) -> None: ...
+
+    def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(keys, similarities), each (len(queries), k'), best first; k' ≤ k."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def nbytes(self) -> int: ...
+
+
+class ExactShard:
+    """Brute force: a growing float32 matrix, one matrix product per query batch."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._vectors = np.empty((0, dim), dtype=np.float32)
+        self._keys = np.empty(0, dtype=np.int64)
+        self._size = 0
+
+    def add(self, keys: npt.NDArray[np.int64], vectors: Vectors) -> None:
+        needed = self._size + len(keys)
+        if needed > len(self._keys):  # grow by doubling: amortized O(1) per vector
+            capacity = max(needed, 2 * len(self._keys), 1024)
+            grown = np.empty((capacity, self.dim), dtype=np.float32)
+            grown[: self._size] = self._vectors[: self._size]
+            self._vectors = grown
+            self._keys = np.resize(self._keys, capacity)
+        self._vectors[self._size : needed] = vectors
+        self._keys[self._size : needed] = keys
+        self._size = needed
+
+    def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        if self._size == 0:
+            return np.empty((len(queries), 0), np.int64), np.empty((len(queries), 0), np.float32)
+        scores = queries @ self._vectors[: self._size].T
+        k = min(k, self._size)
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        return self._keys[top], np.take_along_axis(top_scores, order, axis=1)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def nbytes(self) -> int:
+        return int(self._vectors.nbytes + self._keys.nbytes)
+
+
+BACKENDS: dict[str, Callable[[int], Shard]] = {"exact": ExactShard}
+
+
+class WindowIndex:
+    """The vectors of the last ``window`` seconds, in shards of ``shard_span`` seconds.
+
+    ``add`` takes vectors in non-decreasing time order (the sequencer's order);
+    a shard is dropped once its whole span is older than the window, so the
+    index holds at most ``window + shard_span`` seconds of vectors.
+    """
+
+    def __init__(self, dim: int, window: float, shard_span: float, backend: str = "exact") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown index backend {backend!r}; known: {', '.join(sorted(BACKENDS))}")
+        if shard_span <= 0 or window <= 0:
+            raise ValueError("window and shard_span must be positive")
+        self.dim, self.window, self.shard_span = dim, window, shard_span
+        self._new_shard = BACKENDS[backend]
+        self._shards: dict[int, Shard] = {}  # bucket number → shard, oldest first
+
+    def _bucket(self, at: float) -> int:
+        return math.floor(at / self.shard_span)
+
+    def add(self, keys: list[int], vectors: Vectors, at: float) -> None:
+        """Add vectors stamped with time ``at`` (epoch seconds)."""
+        if not keys:
+            return
+        bucket = self._bucket(at)
+        shard = self._shards.get(bucket)
+        if shard is None:
+            shard = self._shards[bucket] = self._new_shard(self.dim)
+        shard.add(np.asarray(keys, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def evict(self, now: float) -> int:
+        """Drop the shards wholly older than the window; returns how many vectors went."""
+        oldest_kept = self._bucket(now - self.window)
+        dropped = 0
+        for bucket in [b for b in self._shards if b < oldest_kept]:
+            dropped += len(self._shards.pop(bucket))
+        return dropped
+
+    def search(self, queries: Vectors, k: int, min_similarity: float = -1.0) -> list[list[Neighbor]]:
+        """Per query, up to ``k`` neighbours at or above ``min_similarity``, best first."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        found: list[list[Neighbor]] = [[] for _ in range(len(queries))]
+        for shard in self._shards.values():
+            keys, sims = shard.search(queries, k)
+            for row, (row_keys, row_sims) in enumerate(zip(keys, sims, strict=True)):
+                found[row].extend(
+                    Neighbor(int(key), float(sim))
+                    for key, sim in zip(row_keys, row_sims, strict=True)
+                    if sim >= min_similarity
+                )
+        return [sorted(row, key=lambda n: -n.similarity)[:k] for row in found]
+
+    def __len__(self) -> int:
+        return sum(len(shard) for shard in self._shards.values())
+
+    @property
+    def shards(self) -> int:
+        return len(self._shards)
+
+    def nbytes(self) -> int:
+        return sum(shard.nbytes() for shard in self._shards.values())
