@@ -368,8 +368,9 @@ def demo(config_file: ConfigOption = None) -> None:
     path = config_file or Path(__file__).resolve().parent.parent / "examples" / "wirewatch.yaml"
     console.print(
         "[bold]Wirewatch demo[/]: starting the local Kafka broker and a worker "
-        f"with {path}.\nThe worker runs the embed stage; feed polling, dedup and "
-        "detectors are being built (see the issues) and will join here. Ctrl-C stops everything.",
+        f"with {path}.\nThe worker polls the example feeds (real outlets: without internet they "
+        "fail and back off) and embeds articles; dedup, stories, detectors and bundled demo feeds "
+        "are being built (see the issues). Ctrl-C stops everything.",
         highlight=False,
     )
     run(path)
