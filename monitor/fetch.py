@@ -21,7 +21,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from urllib.parse import urlsplit
 
 import httpx
@@ -293,7 +293,3 @@ class Fetcher:
             return FetchResult(CONNECT_ERROR, url, error=str(exc))
         except httpx.TransportError as exc:  # any other transport failure (CloseError, proxy errors…)
             return FetchResult(PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
