@@ -1,6 +1,7 @@
 """Embed stage: raw articles → enriched articles (vector, content hash, model id).
 
-Reads bytes in micro-batches (``pipeline.embed.batch_size`` / ``batch_wait``),
+Reads bytes in micro-batches (``pipeline.embed.batch_size`` / ``batch_wait``;
+``streams.batching``, acked only after the batch is done),
 decodes inside the loop (bad bytes go to the dead-letter topic), encodes on a
 worker thread so heartbeats and other agents keep running, and waits for the
 enriched records to be acknowledged by Kafka before the batch's offsets can be
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.errors import RecordDecodeError
 from streams.app import StageContext
+from streams.batching import micro_batches
 from streams.deadletter import dead_letter
 from streams.embedder import Embedder
 from streams.records import Article, EnrichedArticle, content_hash
@@ -69,15 +72,20 @@ def register(ctx: StageContext) -> None:
     async def embed(stream: Any) -> None:
         model = await embedder()
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_wait):
+        async for events in micro_batches(stream, settings.batch_size, settings.batch_wait):
             articles: list[Article] = []
             for event in events:
                 try:
                     articles.append(Article.decode(event.message.value))
                 except RecordDecodeError as exc:
                     await dead_letter(deadletters, STAGE, event.message, exc)
+                    ctx.metrics.deadletters.labels(STAGE).inc()
             if not articles:
                 continue
+            started = time.perf_counter()
             enriched = await loop.run_in_executor(executor, enrich, articles, model)
+            ctx.metrics.embed_duration.observe(time.perf_counter() - started)
+            ctx.metrics.embed_batch_size.observe(len(articles))
             pending = [await sink.send(key=e.article.id.encode(), value=e.encode()) for e in enriched]
             await asyncio.gather(*pending)
+            ctx.metrics.articles.labels(STAGE).inc(len(enriched))
