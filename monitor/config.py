@@ -164,22 +164,66 @@ class EmbedConfig(Section):
 
 
 class DedupConfig(Section):
-    """Exact and near-duplicate detection."""
+    """Exact and near-duplicate detection in the ordered sequencer stage."""
 
     near_threshold: float = Field(
-        0.90,
+        0.68,
         gt=0,
-        le=1,
-        description="Cosine similarity at or above which two reports are near duplicates.",
+        lt=1,
+        description=(
+            "Probability from the near-duplicate model (cosine + fact agreement) at or above "
+            "which two reports are the same report; chosen on MRPC for precision 0.85."
+        ),
     )
-    window: Duration = Field(72 * 3600.0, description="How far back duplicates are searched.")
+    candidate_similarity: float = Field(
+        0.5, ge=-1, le=1, description="Cosine similarity below which an earlier article is not compared."
+    )
+    candidates: int = Field(8, ge=1, le=64, description="Nearest earlier articles compared per article.")
+    window: Duration = Field(72 * 3600.0, gt=0, description="How far back near duplicates are searched.")
+    id_window: Duration = Field(
+        30 * 86400.0,
+        gt=0,
+        description=(
+            "How long article ids and content hashes are remembered (updates and exact duplicates); "
+            "at least `window`."
+        ),
+    )
+    index: Literal["hnsw", "exact"] = Field(
+        "hnsw",
+        description="Vector index backend: `hnsw` (usearch graph, int8) or `exact` (float32 scan).",
+    )
+    shard_span: Duration = Field(
+        12 * 3600.0, gt=0, description="Time span of one index shard; eviction drops a whole shard."
+    )
+    store: Literal["rocksdb", "memory"] = Field(
+        "rocksdb",
+        description=(
+            "Where the sequencer's tables live between restarts: `rocksdb` (on disk in `worker.data_dir`; "
+            "a restart reads only the changelog tail) or `memory` (rebuilt from the changelog)."
+        ),
+    )
+    snapshot_interval: Duration = Field(
+        60.0, gt=0, description="Time between on-disk snapshots of the vector index (restart speed)."
+    )
 
 
 class StoriesConfig(Section):
     """Grouping articles into stories."""
 
-    threshold: float = Field(0.60, gt=0, le=1, description="Similarity that joins an article to a story.")
-    window: Duration = Field(72 * 3600.0, description="A story stays open this long after its last article.")
+    threshold: float = Field(
+        0.60, gt=0, le=1, description="Cosine similarity to a story member that joins an article to it."
+    )
+    anchor_threshold: float = Field(
+        0.70,
+        ge=-1,
+        le=1,
+        description="Cosine similarity to the story's first article that a joining article also needs.",
+    )
+    window: Duration = Field(
+        72 * 3600.0,
+        gt=0,
+        description="A story takes new articles this long after its last one (at most `dedup.window`).",
+    )
 
 
 class PollingConfig(Section):
@@ -232,6 +276,13 @@ class PipelineConfig(Section):
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
 
+    @model_validator(mode="after")
+    def _stories_within_dedup_window(self) -> PipelineConfig:
+        # a story is forgotten when its last article leaves the dedup window
+        if self.stories.window > self.dedup.window:
+            raise ValueError("stories.window must not be longer than dedup.window")
+        return self
+
 
 class WorkerConfig(Section):
     """The Faust worker process."""
@@ -258,8 +309,8 @@ class WorkerConfig(Section):
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
-    stages: tuple[Literal["poll", "embed"], ...] = Field(
-        ("poll", "embed"),
+    stages: tuple[Literal["poll", "embed", "dedup"], ...] = Field(
+        ("poll", "embed", "dedup"),
         min_length=1,
         description=(
             "Pipeline stages this worker runs. Workers sharing an `app_id` must run the same "

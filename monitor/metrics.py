@@ -71,6 +71,55 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.duplicates = Counter(
+            "wirewatch_duplicates_total",
+            "Articles found to repeat an earlier one, by kind (exact, near).",
+            ["kind"],
+            registry=r,
+        )
+        self.dedup_decisions = Counter(
+            "wirewatch_dedup_decisions_total",
+            "Sequencer decisions by kind (first, update, exact, near); replays not counted.",
+            ["kind"],
+            registry=r,
+        )
+        self.dedup_replays = Counter(
+            "wirewatch_dedup_replays_total",
+            "Redelivered articles that got their stored decision back.",
+            registry=r,
+        )
+        self.dedup_index_vectors = Gauge(
+            "wirewatch_dedup_index_vectors",
+            "Vectors in the sequencer's window index.",
+            registry=r,
+        )
+        self.dedup_index_bytes = Gauge(
+            "wirewatch_dedup_index_bytes",
+            "Memory held by the sequencer's window index.",
+            registry=r,
+        )
+        self.stories_opened = Counter(
+            "wirewatch_stories_opened_total",
+            "Stories opened (an article unlike any open story).",
+            registry=r,
+        )
+        self.dedup_recovery_seconds = Gauge(
+            "wirewatch_dedup_recovery_seconds",
+            "Time the last index rebuild took after an assignment (snapshot load + changelog tail).",
+            registry=r,
+        )
+        self.embed_batch_size = Histogram(
+            "wirewatch_embed_batch_size",
+            "Articles per embedding batch.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+        self.embed_duration = Histogram(
+            "wirewatch_embed_batch_duration_seconds",
+            "Time to encode one batch.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=r,
+        )
         self.deadletters = Counter(
             "wirewatch_deadletter_messages_total",
             "Messages sent to the dead-letter topic, by stage.",

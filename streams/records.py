@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -152,6 +152,107 @@ class EnrichedArticle(WireRecord):
                 f"EnrichedArticle: vector has {array.size} components, dim says {self.dim}"
             )
         return array
+
+
+DecisionKind = Literal["first", "update", "exact", "near"]
+
+
+class Decision(BaseModel):
+    """What the sequencer decided for one delivery of an article; stored, so a replay gets it back.
+
+    ``first``: a report not seen before (it may open a story or join one);
+    ``update``: a known article id whose content changed (a higher revision);
+    ``exact``: the same content seen before (same id from another feed, or the
+    same text under another id); ``near``: the same report worded differently.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DecisionKind
+    revision: int = Field(ge=0, description="The article's revision as the sequencer numbers it.")
+    seq: int = Field(ge=0, description="Position in the sequencer's order (offset on the enriched topic).")
+    duplicate_of: str | None = Field(None, description="Id of the first article of the same report.")
+    similarity: float | None = Field(None, description="Cosine similarity to `duplicate_of` (near).")
+    probability: float | None = Field(None, description="The near-duplicate model's P(same report).")
+    story_id: str = Field(description="Stable id of the story the article belongs to.")
+    new_story: bool = Field(False, description="This article opened the story.")
+
+
+class StoryState(WireRecord):
+    """A story: articles about one event. In the sequencer's ``stories`` table; also sent with articles."""
+
+    id: str = Field(description="Stable: derived from the id of the article that opened it.")
+    first_article_id: str
+    title: str = Field(description="Title of the article that opened the story.")
+    first_seen_at: AwareDatetime
+    last_seen_at: AwareDatetime
+    members: int = Field(1, ge=1, description="Articles in the story, duplicates and updates included.")
+    sources: tuple[str, ...] = Field((), description="Distinct sources, first ones first (at most 64).")
+    source_count: int = Field(0, ge=0, description="Distinct sources (keeps counting past 64).")
+    last_seq: int = Field(0, ge=0, description="Sequence number of the story's latest article.")
+    anchor: str = Field("", description="Base64 float16 vector of the story's first embedded article.")
+
+
+class SequencedArticle(WireRecord):
+    """An article after dedup and story grouping, on the sequenced topic (key = article id).
+
+    Every article reaches this topic, duplicates included, flagged by ``decision.kind``:
+    a consumer that wants each report once keeps ``first`` (and ``update``).
+    """
+
+    article: Article
+    decision: Decision
+    story: StoryState
+    content_hash: str
+    model_id: str
+    replayed: bool = Field(False, description="A redelivery that got its stored decision back.")
+
+
+class RevisionState(BaseModel):
+    """One content version of an article id, in the sequencer's ``articles`` table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: int
+    content_hash: str
+    title_hash: str
+    feed_id: str
+
+
+class ArticleState(WireRecord):
+    """What the sequencer remembers of an article id (``articles`` table, key = article id)."""
+
+    id: str
+    story_id: str
+    root_id: str = Field(description="The article this one duplicates, or its own id.")
+    last_seq: int
+    revisions: tuple[RevisionState, ...] = Field(description="Known versions, oldest first (at most 16).")
+    deliveries: dict[str, Decision] = Field(
+        default_factory=dict,
+        description="Decision per delivery (feed + fetch time + content): how replays are recognized.",
+    )
+
+
+class WindowEntry(WireRecord):
+    """One sequenced article in the window (``window`` table, key = sequence number).
+
+    Holds what a later article needs to be compared with this one without
+    re-embedding anything: the vector (float16 bytes) and the text its facts
+    come from. The in-memory vector index is rebuilt from these entries.
+    """
+
+    seq: int
+    id: str
+    root_id: str
+    story_id: str
+    content_hash: str
+    at: float = Field(description="Sequencer clock (epoch seconds) when it entered the window.")
+    text: str = Field("", description="Title and lead (at most 1,000 characters), for fact agreement.")
+    embedding: str = Field("", description="Base64 float16 vector, empty when not indexed.")
+    dim: int = 0
+
+    def vector(self) -> npt.NDArray[np.float32]:
+        return np.frombuffer(base64.b64decode(self.embedding), dtype="<f2").astype(np.float32)
 
 
 class ArticleRef(BaseModel):

@@ -52,6 +52,10 @@ class Topics:
         return f"{self.prefix}articles.enriched"
 
     @property
+    def articles_sequenced(self) -> str:
+        return f"{self.prefix}articles.sequenced"
+
+    @property
     def alerts(self) -> str:
         return f"{self.prefix}alerts"
 
@@ -100,6 +104,13 @@ def topic_specs(kafka: KafkaConfig) -> list[TopicSpec]:
             rf,
             retention(kafka.article_retention),
             "embedded articles; one partition: the ordered dedup/detect sequencer",
+        ),
+        TopicSpec(
+            names.articles_sequenced,
+            n,
+            rf,
+            retention(kafka.article_retention),
+            "every article after dedup, with its decision and story, key = article id",
         ),
         TopicSpec(
             names.alerts,

@@ -50,3 +50,33 @@ async def consume(
         await consumer.stop()
     assert len(records) >= count, f"expected {count} messages on {topic}, got {len(records)} in {timeout}s"
     return records
+
+
+async def read_all(config: WirewatchConfig, topic: str, timeout: float = 30.0) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+    """Everything on ``topic`` right now: every partition read up to its end offset."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        **aiokafka_options(config.kafka),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    try:
+        while not consumer.assignment():  # without a group, partitions come with the metadata
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no partitions of {topic} within {timeout}s")
+            for partition_records in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(partition_records)
+        tps = sorted(consumer.assignment())
+        ends = await consumer.end_offsets(tps)
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not read {topic} to its end within {timeout}s")
+            for partition_records in (await consumer.getmany(*tps, timeout_ms=500)).values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records

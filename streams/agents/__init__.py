@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from streams.agents import embed, poll
+from streams.agents import dedup, embed, poll
 from streams.app import StageContext
 
-STAGES: dict[str, ModuleType] = {"poll": poll, "embed": embed}
+STAGES: dict[str, ModuleType] = {"poll": poll, "embed": embed, "dedup": dedup}
 
 
 def register_all(ctx: StageContext) -> None:

@@ -54,10 +54,12 @@ class NearDuplicateModel:
         conflict = features[:, _NUMBER_CONFLICT] > 0
         return np.asarray((self.probability(features) >= limit) & ~conflict, dtype=np.bool_)
 
-    def same_report(self, a: Facts, b: Facts, cosine: float) -> tuple[bool, float]:
+    def same_report(
+        self, a: Facts, b: Facts, cosine: float, threshold: float | None = None
+    ) -> tuple[bool, float]:
         """(same report?, the model's probability) for two texts and their cosine similarity."""
         features = pair_features(a, b, cosine)
-        return bool(self.decide(features)[0]), float(self.probability(features))
+        return bool(self.decide(features, threshold)[0]), float(self.probability(features))
 
 
 def fit_logistic(

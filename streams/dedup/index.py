@@ -14,9 +14,12 @@ index stores nothing else about an article.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -43,6 +46,14 @@ class Shard(Protocol):
     def __len__(self) -> int: ...
 
     def nbytes(self) -> int: ...
+
+    def save(self, path: Path) -> None:
+        """Write the shard to ``path`` (a snapshot for fast restarts)."""
+        ...
+
+    def load(self, path: Path) -> None:
+        """Replace the contents with a snapshot written by ``save``."""
+        ...
 
 
 class ExactShard:
@@ -83,6 +94,16 @@ class ExactShard:
     def nbytes(self) -> int:
         return int(self._vectors.nbytes + self._keys.nbytes)
 
+    def save(self, path: Path) -> None:
+        with path.open("wb") as f:
+            np.savez(f, keys=self._keys[: self._size], vectors=self._vectors[: self._size])
+
+    def load(self, path: Path) -> None:
+        with np.load(path) as data:
+            self._keys = np.array(data["keys"], dtype=np.int64)
+            self._vectors = np.array(data["vectors"], dtype=np.float32)
+        self._size = len(self._keys)
+
 
 class HnswShard:
     """An HNSW graph (usearch) over int8-quantized vectors: logarithmic search, 4× less memory.
@@ -115,7 +136,8 @@ class HnswShard:
         matches: Any = self._index.search(queries, min(k, len(self._index)), threads=1)
         keys = np.atleast_2d(np.asarray(matches.keys)).astype(np.int64)
         similarities = 1.0 - np.atleast_2d(np.asarray(matches.distances, dtype=np.float32))
-        counts = np.atleast_1d(np.asarray(matches.counts))
+        # one query gives ``Matches`` (no counts), several give ``BatchMatches``
+        counts = np.atleast_1d(np.asarray(getattr(matches, "counts", keys.shape[1])))
         width = int(counts.min()) if len(counts) else 0  # rows with fewer hits are cut to the shortest
         return keys[:, :width], similarities[:, :width]
 
@@ -124,6 +146,12 @@ class HnswShard:
 
     def nbytes(self) -> int:
         return int(self._index.memory_usage)
+
+    def save(self, path: Path) -> None:
+        self._index.save(str(path))
+
+    def load(self, path: Path) -> None:
+        self._index.load(str(path))
 
 
 BACKENDS: dict[str, Callable[[int], Shard]] = {"exact": ExactShard, "hnsw": HnswShard}
@@ -143,8 +171,11 @@ class WindowIndex:
         if shard_span <= 0 or window <= 0:
             raise ValueError("window and shard_span must be positive")
         self.dim, self.window, self.shard_span = dim, window, shard_span
+        self.backend = backend
         self._new_shard = BACKENDS[backend]
         self._shards: dict[int, Shard] = {}  # bucket number → shard, oldest first
+        self.high_key = -1  # the largest key added: keys come in increasing order (sequence numbers)
+        self._dirty: set[int] = set()  # buckets changed since the last snapshot
 
     def _bucket(self, at: float) -> int:
         return math.floor(at / self.shard_span)
@@ -158,6 +189,8 @@ class WindowIndex:
         if shard is None:
             shard = self._shards[bucket] = self._new_shard(self.dim)
         shard.add(np.asarray(keys, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32))
+        self.high_key = max(self.high_key, max(keys))
+        self._dirty.add(bucket)
 
     def evict(self, now: float) -> int:
         """Drop the shards wholly older than the window; returns how many vectors went."""
@@ -165,6 +198,7 @@ class WindowIndex:
         dropped = 0
         for bucket in [b for b in self._shards if b < oldest_kept]:
             dropped += len(self._shards.pop(bucket))
+            self._dirty.discard(bucket)
         return dropped
 
     def search(self, queries: Vectors, k: int, min_similarity: float = -1.0) -> list[list[Neighbor]]:
@@ -190,3 +224,78 @@ class WindowIndex:
 
     def nbytes(self) -> int:
         return sum(shard.nbytes() for shard in self._shards.values())
+
+    # -- snapshots: a restart loads these and adds only the entries after ``high_key`` --
+
+    def save(self, directory: Path, tag: str = "") -> int:
+        """Write the shards changed since the last save and a manifest; returns shards written.
+
+        Only the newest shard takes vectors (time order), so a save usually
+        writes one shard. The manifest is replaced atomically; files it no
+        longer names are removed afterwards. ``tag`` names the history the
+        snapshot belongs to (the sequencer's epoch): ``load`` refuses others.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest_path = directory / "manifest.json"
+        files: dict[str, str] = {}
+        try:
+            previous = json.loads(manifest_path.read_text())
+            if previous.get("tag") == tag:
+                files = {str(b): f for b, f in previous.get("files", {}).items()}
+        except (OSError, ValueError):
+            pass
+        written = 0
+        for bucket, shard in self._shards.items():
+            if str(bucket) in files and bucket not in self._dirty:
+                continue
+            name = f"{bucket}.{self.high_key}.shard"
+            shard.save(directory / name)
+            files[str(bucket)] = name
+            written += 1
+        files = {b: f for b, f in files.items() if int(b) in self._shards}
+        manifest = {
+            "tag": tag,
+            "backend": self.backend,
+            "dim": self.dim,
+            "shard_span": self.shard_span,
+            "high_key": self.high_key,
+            "files": files,
+        }
+        staging = directory / "manifest.json.tmp"
+        staging.write_text(json.dumps(manifest))
+        os.replace(staging, manifest_path)
+        self._dirty.clear()
+        keep = set(files.values()) | {"manifest.json"}
+        for path in directory.iterdir():
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+        return written
+
+    def load(self, directory: Path, tag: str = "") -> bool:
+        """Load a snapshot of the same history and layout; False (and unchanged) if none fits."""
+        directory = Path(directory)
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return False
+        layout = (
+            manifest.get("tag"),
+            manifest.get("backend"),
+            manifest.get("dim"),
+            manifest.get("shard_span"),
+        )
+        if layout != (tag, self.backend, self.dim, self.shard_span):
+            return False
+        shards: dict[int, Shard] = {}
+        try:
+            for bucket, name in manifest["files"].items():
+                shard = self._new_shard(self.dim)
+                shard.load(directory / name)
+                shards[int(bucket)] = shard
+        except (OSError, ValueError, RuntimeError, KeyError):
+            return False
+        self._shards = dict(sorted(shards.items()))
+        self._dirty = set()
+        self.high_key = int(manifest["high_key"])
+        return True

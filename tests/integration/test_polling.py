@@ -19,7 +19,7 @@ from streams.registry import read_compacted
 from streams.topics import Topics
 from tests.feed_server import FeedServer
 from tests.kafka_fixtures import REPO_ROOT, write_config
-from tests.kafka_helpers import consume
+from tests.kafka_helpers import read_all
 
 FAST_POLLING = {
     "first_poll_spread": "1s",
@@ -60,7 +60,7 @@ async def articles_on(config, expected: int, timeout: float = 90) -> list[Articl
     deadline = time.monotonic() + timeout
     records: list[Article] = []
     while time.monotonic() < deadline:
-        records = [Article.decode(r.value) for r in await consume(config, topic, 0, timeout=2)]
+        records = [Article.decode(r.value) for r in await read_all(config, topic)]
         if len({a.id for a in records}) >= expected:
             return records
         await asyncio.sleep(1)
@@ -78,6 +78,9 @@ async def test_feeds_spread_over_two_workers_and_survive_a_kill(
         update={
             "polling": config_a.polling.model_copy(update={"user_agent": "worker-b"}),
             "metrics": config_a.metrics.model_copy(update={"port": config_a.metrics.port + 1}),
+            "worker": config_a.worker.model_copy(
+                update={"data_dir": config_a.worker.data_dir.with_name("b")}
+            ),
         }
     )
     worker_a = worker_factory(config_a)

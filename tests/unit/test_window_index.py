@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,25 @@ def test_an_empty_index_and_an_unknown_backend() -> None:
     assert len(index) == 0
     with pytest.raises(ValueError, match="unknown index backend 'faiss'"):
         WindowIndex(DIM, window=HOUR, shard_span=HOUR, backend="faiss")
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_snapshots_are_incremental_and_belong_to_one_history(backend: str, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    vectors = unit(rng.standard_normal((300, DIM)))
+    index = WindowIndex(DIM, window=72 * HOUR, shard_span=HOUR, backend=backend)
+    for i in range(3):  # three shards
+        index.add(list(range(i * 100, i * 100 + 100)), vectors[i * 100 : i * 100 + 100], at=i * HOUR)
+    assert index.save(tmp_path, tag="e1") == 3
+    index.add([300], unit(rng.standard_normal((1, DIM))), at=2 * HOUR)  # only the newest shard changed
+    assert index.save(tmp_path, tag="e1") == 1
+    assert len(list(tmp_path.glob("*.shard"))) == 3  # the replaced shard file is gone
+
+    restored = WindowIndex(DIM, window=72 * HOUR, shard_span=HOUR, backend=backend)
+    assert not restored.load(tmp_path, tag="another-history")
+    assert len(restored) == 0
+    assert restored.load(tmp_path, tag="e1")
+    assert (len(restored), restored.shards, restored.high_key) == (301, 3, 300)
+    assert restored.search(vectors[[150]], k=1)[0][0].key == 150
+    other_layout = WindowIndex(DIM, window=72 * HOUR, shard_span=2 * HOUR, backend=backend)
+    assert not other_layout.load(tmp_path, tag="e1")

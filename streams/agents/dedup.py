@@ -1,0 +1,240 @@
+"""Dedup stage: the ordered sequencer over the enriched topic's single partition.
+
+Every enriched article gets a decision (first, update, exact or near
+duplicate) and a story from ``streams.dedup.sequencer.Sequencer``, whose state
+lives in five changelog-backed tables (articles, hashes, window, stories,
+meta; one partition each). The result goes to the sequenced topic; the
+detect stage will run right here, on the same ordered stream.
+
+Restarts are fast: with ``dedup.store: rocksdb`` the tables persist in the
+worker's data directory and recovery reads only the changelog tail, and the
+vector index is snapshotted to disk every ``dedup.snapshot_interval``; after
+an assignment the stage loads the snapshot and adds only the window entries
+after it. Nothing is re-embedded. A worker without a snapshot (a new
+machine) rebuilds the index from the window table.
+
+At-least-once: Faust flushes the producer before it commits an offset, so an
+article's outputs and table writes are in Kafka before its offset is
+committed; a redelivered article gets its stored decision back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+from monitor.errors import RecordDecodeError
+from streams.app import StageContext
+from streams.deadletter import dead_letter
+from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.records import ArticleState, EnrichedArticle, StoryState, WindowEntry, WireRecord
+
+log = logging.getLogger(__name__)
+STAGE = "dedup"
+
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R", bound=WireRecord)
+
+
+class TableView(Generic[K, V]):
+    """A Faust table of bytes seen as a typed store; an unreadable value counts as absent."""
+
+    def __init__(
+        self,
+        table: Any,
+        encode_key: Callable[[K], bytes],
+        encode: Callable[[V], bytes],
+        decode: Callable[[bytes], V],
+    ) -> None:
+        self.table, self._key, self._encode, self._decode = table, encode_key, encode, decode
+
+    def get(self, key: K, /) -> V | None:
+        raw = self.table.get(self._key(key))
+        if raw is None:
+            return None
+        try:
+            return self._decode(raw)
+        except (RecordDecodeError, ValueError) as exc:
+            log.warning("%s: unreadable entry for %r ignored: %s", self.table.name, key, exc)
+            return None
+
+    def __setitem__(self, key: K, value: V, /) -> None:
+        self.table[self._key(key)] = self._encode(value)
+
+    def pop(self, key: K, default: None = None, /) -> V | None:
+        self.table.pop(self._key(key), None)
+        return default
+
+
+class CachedMeta:
+    """The tiny meta table (clock, eviction cursor, epoch), read once and written through."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._cache: dict[str, float | None] = {}
+
+    def get(self, key: str, /) -> float | None:
+        if key not in self._cache:
+            raw = self.table.get(key.encode())
+            self._cache[key] = float(raw) if raw is not None else None
+        return self._cache[key]
+
+    def __setitem__(self, key: str, value: float, /) -> None:
+        if self._cache.get(key) != value:
+            self._cache[key] = value
+            self.table[key.encode()] = repr(value).encode()
+
+    def pop(self, key: str, default: None = None, /) -> float | None:
+        self._cache[key] = None
+        self.table.pop(key.encode(), None)
+        return default
+
+
+def _record_view(table: Any, record: type[R]) -> TableView[str, R]:
+    return TableView(table, str.encode, lambda v: v.encode(), record.decode)
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8")
+
+
+class DedupRuntime:
+    """The stage's live objects: the sequencer is rebuilt after every (re)assignment."""
+
+    def __init__(self, ctx: StageContext, tables: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.tables = tables
+        self.sequencer: Sequencer | None = None
+        self.snapshot_dir = ctx.config.worker.data_dir / "dedup-index"
+        self.last_snapshot = time.monotonic()
+        self.last_gauges = 0.0
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-snapshot")
+        self.lock = asyncio.Lock()  # a batch, a snapshot or a revocation: one at a time
+
+    def _state(self) -> SequencerState:
+        t = self.tables
+        return SequencerState(
+            articles=_record_view(t["articles"], ArticleState),
+            hashes=TableView(t["hashes"], str.encode, str.encode, _text),
+            window=TableView(
+                t["window"], lambda k: str(k).encode(), lambda v: v.encode(), WindowEntry.decode
+            ),
+            stories=_record_view(t["stories"], StoryState),
+            meta=CachedMeta(t["meta"]),
+        )
+
+    def ready(self, next_seq: int) -> Sequencer:
+        """The sequencer, (re)built after an assignment: tables recovered, index from snapshot + tail."""
+        if self.sequencer is None:
+            started = time.monotonic()
+            pipeline = self.ctx.config.pipeline
+            sequencer = Sequencer(self._state(), pipeline.dedup, pipeline.stories)
+            sequencer.epoch  # noqa: B018 — created here, inside the agent, where tables may be written
+            loaded = sequencer.load_snapshot(self.snapshot_dir)
+            added = sequencer.rebuild_index(next_seq)
+            took = time.monotonic() - started
+            self.ctx.metrics.dedup_recovery_seconds.set(took)
+            log.info(
+                "dedup: index ready in %.1fs (%s, %d vectors added from the window table, %d total)",
+                took,
+                "snapshot loaded" if loaded else "no usable snapshot",
+                added,
+                len(sequencer.index) if sequencer.index is not None else 0,
+            )
+            self.sequencer = sequencer
+            self.last_snapshot = time.monotonic()
+        return self.sequencer
+
+    async def maybe_snapshot(self, force: bool = False) -> None:
+        sequencer = self.sequencer
+        interval = self.ctx.config.pipeline.dedup.snapshot_interval
+        if sequencer is None or (not force and time.monotonic() - self.last_snapshot < interval):
+            return
+        self.last_snapshot = time.monotonic()
+        loop = asyncio.get_running_loop()
+        try:  # the agent awaits this, so the index does not change while it is written
+            await loop.run_in_executor(self.executor, sequencer.save_snapshot, self.snapshot_dir)
+        except OSError as exc:
+            log.warning("dedup: index snapshot failed (restarts will rebuild more): %s", exc)
+
+    def update_gauges(self) -> None:
+        if time.monotonic() - self.last_gauges < 1.0:  # once a second is plenty for a scrape
+            return
+        self.last_gauges = time.monotonic()
+        index = self.sequencer.index if self.sequencer is not None else None
+        self.ctx.metrics.dedup_index_vectors.set(len(index) if index is not None else 0)
+        self.ctx.metrics.dedup_index_bytes.set(index.nbytes() if index is not None else 0)
+
+
+def register(ctx: StageContext) -> None:
+    app = ctx.app
+    settings = ctx.config.pipeline.dedup
+
+    def store(name: str) -> str:
+        # a table's own store URL needs a path (``rocksdb://`` alone is falsy to yarl, and
+        # Faust would quietly fall back to the app's memory store); the path names the files
+        return f"rocksdb:sequencer-{name}" if settings.store == "rocksdb" else "memory://"
+
+    tables = {
+        name: app.Table(
+            f"sequencer-{name}",
+            default=None,
+            partitions=1,  # like the enriched topic: one ordered sequence, whole state in one place
+            key_type=bytes,
+            value_type=bytes,
+            store=store(name),
+        )
+        for name in ("articles", "hashes", "window", "stories", "meta")
+    }
+    runtime = DedupRuntime(ctx, tables)
+    ctx.services["dedup"] = runtime
+    source = ctx.raw_topic(ctx.topics.articles_enriched)
+    sink = ctx.raw_topic(ctx.topics.articles_sequenced)
+    deadletters = ctx.raw_topic(ctx.topics.deadletter)
+    metrics = ctx.metrics
+
+    @app.agent(source, name=f"{ctx.config.worker.app_id}.dedup")  # type: ignore[untyped-decorator]
+    async def dedup(stream: Any) -> None:
+        # One event at a time (no take_events: its buffer lost an event across a rebalance in
+        # our drill). Outputs are not awaited one by one: Faust flushes the producer before it
+        # commits an offset, so an offset is committed only after its outputs are in Kafka.
+        async for event in stream.events():
+            async with runtime.lock:
+                await process(event)
+
+    async def process(event: Any) -> None:
+        message = event.message
+        sequencer = runtime.ready(message.offset)
+        try:
+            enriched = EnrichedArticle.decode(message.value)
+            out = sequencer.process(enriched, message.offset)
+        except Exception as exc:  # undecodable, or a bug/hostile record: dead-letter, keep going
+            if not isinstance(exc, RecordDecodeError):
+                log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)
+            await dead_letter(deadletters, STAGE, message, exc)
+            metrics.deadletters.labels(STAGE).inc()
+            return
+        metrics.articles.labels(STAGE).inc()
+        if out.replayed:
+            metrics.dedup_replays.inc()
+        else:
+            metrics.dedup_decisions.labels(out.decision.kind).inc()
+            if out.decision.kind in ("exact", "near"):
+                metrics.duplicates.labels(out.decision.kind).inc()
+            if out.decision.new_story:
+                metrics.stories_opened.inc()
+        await sink.send(key=out.article.id.encode(), value=out.encode())
+        runtime.update_gauges()
+        await runtime.maybe_snapshot()
+
+    @app.on_partitions_revoked.connect  # type: ignore[untyped-decorator]
+    async def _revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
+        if any(tp.topic == ctx.topics.articles_enriched for tp in revoked) and runtime.sequencer:
+            async with runtime.lock:
+                await runtime.maybe_snapshot(force=True)
+                runtime.sequencer = None  # another worker may sequence meanwhile: rebuild on return

@@ -1,0 +1,468 @@
+"""The sequencer: dedup, revisions and stories for every article, in one global order.
+
+Pure logic over key-value stores (dicts in unit tests, changelog-backed Faust
+tables in ``streams.agents.dedup``). It reads the enriched topic's single
+partition, so every article is compared with every earlier one whichever
+worker embedded it, and the decisions are the same on every replay.
+
+Per article, in order:
+
+1. **Replay?** A *delivery* is one publication by a poller (feed, fetch time,
+   content). If this delivery was decided before, its stored decision is
+   returned unchanged: a redelivered message is never its own duplicate.
+2. **Known id?** Same content as a known revision → ``exact`` duplicate; the
+   same title from another feed (a feed's own summary of the same URL) →
+   ``exact``; changed content → ``update`` with the next revision, in the
+   same story.
+3. **Known content?** The same text under another id → ``exact``.
+4. **Near?** The nearest earlier articles in the vector window
+   (``dedup.candidates`` at cosine ≥ ``dedup.candidate_similarity``) are
+   compared by the near-duplicate model (cosine + fact agreement, with the
+   conflicting-numbers rule) → ``near``, linked to the first article.
+5. Else ``first``: it joins the open story of its most similar neighbour at
+   cosine ≥ ``stories.threshold``, or opens a story.
+
+The window slides with the sequencer clock (the latest article time seen):
+entries older than ``dedup.window`` are forgotten a few per article, the
+vector index drops whole shards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.config import DedupConfig, StoriesConfig
+from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
+from streams.dedup.facts import Facts, extract_facts
+from streams.dedup.index import WindowIndex
+from streams.dedup.stories import add_member, best_story, open_story, with_anchor
+from streams.records import (
+    ArticleState,
+    Decision,
+    DecisionKind,
+    EnrichedArticle,
+    RevisionState,
+    SequencedArticle,
+    StoryState,
+    WindowEntry,
+    content_hash,
+)
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", contravariant=True)
+V = TypeVar("V")
+
+MAX_DELIVERIES = 32
+MAX_REVISIONS = 16
+MAX_TEXT = 1000
+EVICT_STEPS = 16  # entries examined per article: keeps eviction ahead of arrivals
+
+
+class Store(Protocol[K, V]):
+    """The part of a mapping the sequencer uses (a dict, or a Faust table adapter)."""
+
+    def get(self, key: K, /) -> V | None: ...
+
+    def __setitem__(self, key: K, value: V, /) -> None: ...
+
+    def pop(self, key: K, default: None = None, /) -> V | None: ...
+
+
+@dataclass
+class SequencerState:
+    """The sequencer's tables. ``meta`` holds the clock and the eviction cursor."""
+
+    articles: Store[str, ArticleState]
+    hashes: Store[str, str]  # content hash → "seq|root id"
+    window: Store[int, WindowEntry]
+    stories: Store[str, StoryState]
+    meta: Store[str, float]
+
+
+def delivery_key(enriched: EnrichedArticle) -> str:
+    """One poller publication: the same feed, fetch time and content is the same delivery."""
+    a = enriched.article
+    raw = f"{a.feed_id}\x1f{a.fetched_at.isoformat()}\x1f{enriched.content_hash}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def event_time(enriched: EnrichedArticle) -> float:
+    a = enriched.article
+    return min(a.published_at, a.fetched_at).timestamp()
+
+
+class Sequencer:
+    def __init__(
+        self,
+        state: SequencerState,
+        dedup: DedupConfig,
+        stories: StoriesConfig,
+        model: NearDuplicateModel = DEFAULT_MODEL,
+    ) -> None:
+        self.state = state
+        self.dedup = dedup
+        self.stories = stories
+        self.model = model
+        self._facts: dict[int, Facts] = {}  # per window seq, cleared when large
+        self._warned_dims: set[int] = set()
+        dim = state.meta.get("dim")
+        self.index: WindowIndex | None = self._new_index(int(dim)) if dim else None
+
+    def _new_index(self, dim: int) -> WindowIndex:
+        return WindowIndex(dim, self.dedup.window, self.dedup.shard_span, backend=self.dedup.index)
+
+    def _index_for(self, dim: int) -> WindowIndex | None:
+        """The index for vectors of ``dim``: created with the first vector, refused for other sizes."""
+        if self.index is None:
+            self.state.meta["dim"] = float(dim)
+            self.index = self._new_index(dim)
+        if self.index.dim != dim:
+            if dim not in self._warned_dims:
+                self._warned_dims.add(dim)
+                log.warning(
+                    "dedup: a %d-dimensional vector in a %d-dimensional window (model changed?); "
+                    "such articles are deduplicated by id and content only",
+                    dim,
+                    self.index.dim,
+                )
+            return None
+        return self.index
+
+    @property
+    def epoch(self) -> str:
+        """Names this sequencer's history (new tables → new epoch); snapshots carry it."""
+        epoch = self.state.meta.get("epoch")
+        if epoch is None:
+            epoch = float(int.from_bytes(os.urandom(6), "big"))
+            self.state.meta["epoch"] = epoch
+        return f"{int(epoch):x}"
+
+    def save_snapshot(self, directory: Path) -> int:
+        return self.index.save(directory, tag=self.epoch) if self.index is not None else 0
+
+    def load_snapshot(self, directory: Path) -> bool:
+        return self.index is not None and self.index.load(directory, tag=self.epoch)
+
+    # -- clock and window -------------------------------------------------------------
+
+    def _meta_int(self, key: str, default: int) -> int:
+        value = self.state.meta.get(key)
+        return default if value is None else int(value)
+
+    @property
+    def clock(self) -> float:
+        return self.state.meta.get("clock") or 0.0
+
+    def rebuild_index(self, upto_seq: int) -> int:
+        """Add the window's vectors the index does not hold yet (after a restart); returns how many.
+
+        Goes up to the last sequenced article, which may lie past ``upto_seq`` (the
+        first offset to process): a previous owner may have sequenced articles whose
+        offsets it had not committed; they come back as replays and are not re-added.
+        """
+        if self.index is None:
+            return 0
+        low = self._meta_int("low", 0)
+        high = self._meta_int("high", -1)
+        start = max(low, self.index.high_key + 1)
+        added = 0
+        for seq in range(start, max(upto_seq, high + 1)):
+            entry = self.state.window.get(seq)
+            if entry is not None and entry.dim == self.index.dim:
+                self.index.add([seq], entry.vector()[None, :], at=entry.at)
+                added += 1
+        self.index.evict(self.clock)
+        return added
+
+    # -- the decision -----------------------------------------------------------------
+
+    def process(self, enriched: EnrichedArticle, seq: int) -> SequencedArticle:
+        """Decide, update every table, and return the article with its decision and story."""
+        st = self.state
+        article = enriched.article
+        fingerprint = delivery_key(enriched)
+        known = st.articles.get(article.id)
+        if known is not None and fingerprint in known.deliveries:
+            decision = known.deliveries[fingerprint]
+            return self._out(enriched, decision, self._repair(enriched, known, decision), replayed=True)
+
+        clock = max(self.clock, event_time(enriched))
+        st.meta["clock"] = clock
+        st.meta["high"] = float(max(seq, self._meta_int("high", -1)))
+        index = self._index_for(enriched.dim) if enriched.dim else None
+        vector = enriched.vector() if index is not None else None
+        text = article.text_for_embedding()[:MAX_TEXT]
+        title_hash = content_hash(article.title)
+
+        kind: DecisionKind = "first"
+        revision = 0
+        duplicate_of: str | None = None
+        similarity: float | None = None
+        probability: float | None = None
+        story: StoryState | None = None
+        root_id = article.id
+
+        if known is not None:
+            root_id = known.root_id
+            story = st.stories.get(known.story_id) or self._reopen(known, enriched, clock, seq)
+            same = next((r for r in known.revisions if r.content_hash == enriched.content_hash), None)
+            latest = known.revisions[-1]
+            other_feed = all(r.feed_id != article.feed_id for r in known.revisions)
+            if same is not None:
+                kind, revision, duplicate_of = "exact", same.revision, root_id
+            elif other_feed and latest.title_hash == title_hash:
+                kind, revision, duplicate_of = "exact", latest.revision, root_id
+            else:
+                kind, revision = "update", max(r.revision for r in known.revisions) + 1
+                duplicate_of = None if root_id == article.id else root_id
+        else:
+            by_hash = st.hashes.get(enriched.content_hash)
+            origin = st.articles.get(by_hash.split("|", 1)[1]) if by_hash else None
+            if origin is not None:
+                kind, duplicate_of, root_id = "exact", origin.root_id, origin.root_id
+                story = st.stories.get(origin.story_id)
+            elif vector is not None and index is not None:
+                kind, duplicate_of, similarity, probability, story = self._compare(index, vector, text, clock)
+                if duplicate_of is not None:
+                    root_id = duplicate_of
+
+        new_story = story is None
+        if story is None:
+            story = open_story(article.id, article.title, article.source, clock, seq)
+        else:
+            story = add_member(story, article.source, clock, seq)
+        if vector is not None and kind != "exact":
+            story = with_anchor(story, vector)
+        st.stories[story.id] = story
+
+        decision = Decision(
+            kind=kind,
+            revision=revision,
+            seq=seq,
+            duplicate_of=duplicate_of,
+            similarity=similarity,
+            probability=probability,
+            story_id=story.id,
+            new_story=new_story,
+        )
+        self._remember(enriched, known, decision, root_id, title_hash, fingerprint)
+        indexed = vector is not None and kind != "exact"
+        st.window[seq] = WindowEntry(
+            seq=seq,
+            id=article.id,
+            root_id=root_id,
+            story_id=story.id,
+            content_hash=enriched.content_hash,
+            at=clock,
+            text=text if indexed else "",
+            embedding=enriched.embedding if indexed else "",
+            dim=enriched.dim if indexed else 0,
+        )
+        if indexed and vector is not None and index is not None and seq > index.high_key:
+            index.add([seq], vector[None, :], at=clock)
+        st.hashes[enriched.content_hash] = f"{seq}|{root_id}"
+        self._evict(clock, seq)
+        return self._out(enriched, decision, story, replayed=False)
+
+    def _reopen(self, known: ArticleState, enriched: EnrichedArticle, clock: float, seq: int) -> StoryState:
+        """A known article's story was closed (no article for a window): it continues, same id."""
+        a = enriched.article
+        story = open_story(a.id, a.title, a.source, clock, seq).model_copy(update={"id": known.story_id})
+        return story.model_copy(update={"members": 0, "sources": (), "source_count": 0})
+
+    def _repair(self, enriched: EnrichedArticle, known: ArticleState, decision: Decision) -> StoryState:
+        """A replay: restore what a crash may have lost between the tables' changelogs.
+
+        The tables are written one by one; a worker killed in between can leave the
+        article's decision stored but its window entry, content hash or story not.
+        Everything here is idempotent, so a replay after a clean stop changes nothing.
+        """
+        st = self.state
+        article = enriched.article
+        seq = decision.seq
+        story = st.stories.get(decision.story_id)
+        if story is None:
+            story = open_story(article.id, article.title, article.source, event_time(enriched), seq)
+            story = story.model_copy(update={"id": decision.story_id})
+            st.stories[story.id] = story
+        if st.hashes.get(enriched.content_hash) is None:
+            st.hashes[enriched.content_hash] = f"{seq}|{known.root_id}"
+        if seq < self._meta_int("low", 0):
+            return story  # already evicted: nothing to restore
+        if seq > self._meta_int("high", -1):
+            st.meta["high"] = float(seq)
+        entry = st.window.get(seq)
+        index = self._index_for(enriched.dim) if enriched.dim else None
+        indexed = index is not None and decision.kind != "exact"
+        if entry is None:
+            entry = WindowEntry(
+                seq=seq,
+                id=article.id,
+                root_id=known.root_id,
+                story_id=decision.story_id,
+                content_hash=enriched.content_hash,
+                at=max(self.clock - self.dedup.window, min(self.clock, event_time(enriched))),
+                text=article.text_for_embedding()[:MAX_TEXT] if indexed else "",
+                embedding=enriched.embedding if indexed else "",
+                dim=enriched.dim if indexed else 0,
+            )
+            st.window[seq] = entry
+            if index is not None and indexed:  # it was missing, so the rebuild could not add it
+                index.add([seq], entry.vector()[None, :], at=entry.at)
+        elif index is not None and entry.dim == index.dim and seq > index.high_key:
+            index.add([seq], entry.vector()[None, :], at=entry.at)
+        return story
+
+    def _compare(
+        self, index: WindowIndex, vector: npt.NDArray[np.float32], text: str, clock: float
+    ) -> tuple[DecisionKind, str | None, float | None, float | None, StoryState | None]:
+        """Near-duplicate check against the nearest earlier articles, then the story to join."""
+        floor = min(self.dedup.candidate_similarity, self.stories.threshold)
+        neighbors = index.search(vector[None, :], self.dedup.candidates, min_similarity=floor)[0]
+        facts = extract_facts(text)
+        story_candidates: list[tuple[float, StoryState | None]] = []
+        for neighbor in neighbors:
+            entry = self.state.window.get(neighbor.key)
+            if entry is None:
+                continue
+            story_candidates.append((neighbor.similarity, self.state.stories.get(entry.story_id)))
+            if neighbor.similarity < self.dedup.candidate_similarity:
+                continue
+            other = self._facts_of(entry)
+            same, probability = self.model.same_report(
+                facts, other, neighbor.similarity, threshold=self.dedup.near_threshold
+            )
+            if same:
+                return "near", entry.root_id, neighbor.similarity, probability, story_candidates[-1][1]
+        joined = best_story(
+            story_candidates,
+            vector,
+            self.stories.threshold,
+            self.stories.anchor_threshold,
+            clock,
+            self.stories.window,
+        )
+        return "first", None, None, None, joined[0] if joined else None
+
+    def _facts_of(self, entry: WindowEntry) -> Facts:
+        facts = self._facts.get(entry.seq)
+        if facts is None:
+            if len(self._facts) > 50_000:
+                self._facts.clear()
+            facts = self._facts[entry.seq] = extract_facts(entry.text)
+        return facts
+
+    def _remember(
+        self,
+        enriched: EnrichedArticle,
+        known: ArticleState | None,
+        decision: Decision,
+        root_id: str,
+        title_hash: str,
+        fingerprint: str,
+    ) -> None:
+        article = enriched.article
+        revisions = known.revisions if known is not None else ()
+        if not any(r.content_hash == enriched.content_hash for r in revisions) and decision.kind != "exact":
+            revisions = (
+                *revisions,
+                RevisionState(
+                    revision=decision.revision,
+                    content_hash=enriched.content_hash,
+                    title_hash=title_hash,
+                    feed_id=article.feed_id,
+                ),
+            )[-MAX_REVISIONS:]
+        elif not revisions:  # an exact duplicate under a new id: remember its one version
+            revisions = (
+                RevisionState(
+                    revision=0,
+                    content_hash=enriched.content_hash,
+                    title_hash=title_hash,
+                    feed_id=article.feed_id,
+                ),
+            )
+        deliveries = dict(known.deliveries) if known is not None else {}
+        deliveries[fingerprint] = decision
+        while len(deliveries) > MAX_DELIVERIES:
+            deliveries.pop(next(iter(deliveries)))
+        self.state.articles[article.id] = ArticleState(
+            id=article.id,
+            story_id=decision.story_id,
+            root_id=root_id,
+            last_seq=decision.seq,
+            revisions=revisions,
+            deliveries=deliveries,
+        )
+
+    def _evict(self, clock: float, seq: int) -> None:
+        """Forget a few entries per article; the index drops whole shards.
+
+        Two cursors walk the window table in sequence order: ``low`` slims entries
+        older than ``dedup.window`` (vector and text dropped, stories closed), and
+        ``low_ids`` removes entries older than ``dedup.id_window`` together with the
+        article ids and content hashes they hold (so updates and exact duplicates
+        are recognised for longer than near duplicates are searched).
+        """
+        self._walk("low", clock - self.dedup.window, seq, self._slim)
+        self._walk("low_ids", clock - max(self.dedup.id_window, self.dedup.window), seq, self._forget)
+        if self.index is not None:
+            self.index.evict(clock)
+
+    def _walk(self, cursor: str, horizon: float, seq: int, action: Callable[[WindowEntry], None]) -> None:
+        st = self.state
+        low = start = self._meta_int(cursor, seq)
+        for _ in range(EVICT_STEPS):
+            if low >= seq:
+                break
+            entry = st.window.get(low)
+            if entry is not None:
+                if entry.at >= horizon:
+                    break
+                action(entry)
+            low += 1
+        if low != start or st.meta.get(cursor) is None:
+            st.meta[cursor] = float(low)
+
+    def _slim(self, entry: WindowEntry) -> None:
+        """The entry left the search window: keep only what the id window needs."""
+        st = self.state
+        self._facts.pop(entry.seq, None)
+        if entry.dim or entry.text:
+            st.window[entry.seq] = entry.model_copy(update={"text": "", "embedding": "", "dim": 0})
+        story = st.stories.get(entry.story_id)
+        if story is not None and story.last_seq <= entry.seq:
+            st.stories.pop(entry.story_id)
+
+    def _forget(self, entry: WindowEntry) -> None:
+        st = self.state
+        st.window.pop(entry.seq)
+        self._facts.pop(entry.seq, None)
+        article = st.articles.get(entry.id)
+        if article is not None and article.last_seq <= entry.seq:
+            st.articles.pop(entry.id)
+        by_hash = st.hashes.get(entry.content_hash)
+        if by_hash is not None and by_hash.split("|", 1)[0] == str(entry.seq):
+            st.hashes.pop(entry.content_hash)
+
+    def _out(
+        self, enriched: EnrichedArticle, decision: Decision, story: StoryState, *, replayed: bool
+    ) -> SequencedArticle:
+        return SequencedArticle(
+            article=enriched.article,
+            decision=decision,
+            story=story,
+            content_hash=enriched.content_hash,
+            model_id=enriched.model_id,
+            replayed=replayed,
+        )

@@ -1,0 +1,297 @@
+"""The sequencer's decisions (pure logic: dict stores, synthetic vectors, no Kafka, no model)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from monitor.config import DedupConfig, StoriesConfig
+from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.dedup.stories import story_id_for
+from streams.records import Article, EnrichedArticle, content_hash
+
+DIM = 32
+T0 = datetime(2025, 3, 18, 12, 0, tzinfo=UTC)
+HOUR = 3600.0
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+RNG = np.random.default_rng(7)
+PRISONERS = unit(RNG.standard_normal(DIM))
+WEATHER = unit(RNG.standard_normal(DIM))
+
+
+def near(v: np.ndarray, noise: float = 0.15, seed: int = 1) -> np.ndarray:
+    """A vector at cosine ≈ 1 − noise²/2 from ``v``."""
+    rng = np.random.default_rng(seed)
+    return unit(v + noise * unit(rng.standard_normal(DIM)))
+
+
+def enriched(
+    article_id: str,
+    title: str,
+    summary: str,
+    vector: np.ndarray | None,
+    *,
+    feed: str = "feed-a",
+    source: str = "Outlet A",
+    at: datetime = T0,
+) -> EnrichedArticle:
+    article = Article(
+        id=article_id,
+        feed_id=feed,
+        source=source,
+        url=f"https://example.org/{article_id}",
+        canonical_url=f"https://example.org/{article_id}",
+        title=title,
+        summary=summary,
+        published_at=at,
+        fetched_at=at + timedelta(minutes=1),
+    )
+    packed, dim = EnrichedArticle.pack_vector(vector) if vector is not None else ("", 0)
+    return EnrichedArticle(
+        article=article,
+        embedding=packed,
+        dim=dim,
+        model_id="test",
+        content_hash=content_hash(title, summary, ""),
+        embedded_at=at,
+    )
+
+
+def state() -> SequencerState:
+    return SequencerState(articles={}, hashes={}, window={}, stories={}, meta={})  # type: ignore[arg-type]
+
+
+def sequencer(st: SequencerState | None = None, backend: str = "exact", **dedup: Any) -> Sequencer:
+    config = DedupConfig(index=backend, **dedup)  # type: ignore[arg-type]
+    return Sequencer(st or state(), config, StoriesConfig())
+
+
+SWAP = "Russia and Ukraine exchanged 175 prisoners of war on Wednesday, officials in Kyiv said."
+SWAP_2 = "Officials in Kyiv said Russia and Ukraine exchanged 175 prisoners of war on Wednesday."
+SWAP_90 = "Russia and Ukraine exchanged 90 prisoners of war on Wednesday, officials in Kyiv said."
+
+
+def test_first_article_opens_a_story() -> None:
+    seq = sequencer()
+    out = seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    assert out.decision.kind == "first"
+    assert out.decision.new_story
+    assert out.decision.duplicate_of is None
+    assert out.story.id == story_id_for("a1") == out.decision.story_id
+    assert (out.story.members, out.story.sources) == (1, ("Outlet A",))
+    assert not out.replayed
+
+
+def test_a_redelivery_gets_its_stored_decision_and_changes_nothing() -> None:
+    st = state()
+    seq = sequencer(st)
+    first = seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    snapshot = (dict(st.articles), dict(st.stories), dict(st.window))  # type: ignore[call-overload]
+    again = seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 7)  # same delivery, new offset
+    assert again.replayed
+    assert again.decision == first.decision
+    assert (dict(st.articles), dict(st.stories), dict(st.window)) == snapshot  # type: ignore[call-overload]
+
+
+def test_same_url_from_another_feed_is_an_exact_duplicate_and_grows_the_story() -> None:
+    seq = sequencer()
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    out = seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS, feed="feed-b", source="Outlet B"), 1)
+    assert (out.decision.kind, out.decision.duplicate_of, out.decision.revision) == ("exact", "a1", 0)
+    assert out.story.members == 2
+    assert out.story.sources == ("Outlet A", "Outlet B")
+    # another feed's own summary of the same URL (same title) is the same article, not an update
+    other = enriched("a1", "Prisoner swap", "A different blurb.", PRISONERS, feed="feed-c", source="C")
+    assert seq.process(other, 2).decision.kind == "exact"
+
+
+def test_changed_content_of_a_known_id_is_an_update_in_the_same_story() -> None:
+    seq = sequencer()
+    first = seq.process(enriched("a1", "Air raid alert in Kyiv", "Sirens sounded.", WEATHER), 0)
+    later = T0 + timedelta(minutes=20)
+    edited = enriched("a1", "Explosions in Kyiv", "Sirens sounded, then blasts.", WEATHER, at=later)
+    out = seq.process(edited, 1)
+    assert (out.decision.kind, out.decision.revision) == ("update", 1)
+    assert out.decision.story_id == first.decision.story_id
+    again = enriched("a1", "Explosions in Kyiv", "Blasts, three injured.", WEATHER, at=later + timedelta(1))
+    assert seq.process(again, 2).decision.revision == 2
+
+
+def test_same_text_under_another_id_is_an_exact_duplicate_of_the_first() -> None:
+    seq = sequencer()
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    out = seq.process(enriched("b7", "Prisoner swap", SWAP, PRISONERS, feed="feed-b"), 1)
+    assert (out.decision.kind, out.decision.duplicate_of) == ("exact", "a1")
+    assert out.decision.story_id == story_id_for("a1")
+
+
+@pytest.mark.parametrize("backend", ["exact", "hnsw"])
+def test_reworded_report_is_a_near_duplicate_linked_to_the_first(backend: str) -> None:
+    seq = sequencer(backend=backend)
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    out = seq.process(enriched("b1", "Prisoner swap", SWAP_2, near(PRISONERS, 0.1), feed="b"), 1)
+    assert out.decision.kind == "near"
+    assert out.decision.duplicate_of == "a1"
+    assert out.decision.similarity is not None
+    assert out.decision.similarity > 0.95
+    assert out.decision.probability is not None
+    assert out.decision.probability >= 0.68
+    # a near duplicate of the near duplicate still points at the first report
+    third = seq.process(enriched("c1", "Prisoner swap", SWAP_2 + " ", near(PRISONERS, 0.1, 2), feed="c"), 2)
+    assert third.decision.duplicate_of == "a1"
+    assert third.story.members == 3
+
+
+def test_conflicting_numbers_are_news_not_a_duplicate_but_the_same_story() -> None:
+    seq = sequencer()
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    out = seq.process(enriched("b1", "Prisoner swap", SWAP_90, near(PRISONERS, 0.1), feed="b"), 1)
+    assert out.decision.kind == "first"
+    assert not out.decision.new_story
+    assert out.decision.story_id == story_id_for("a1")
+
+
+def test_unrelated_article_opens_its_own_story_and_no_text_passes_through() -> None:
+    seq = sequencer()
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    out = seq.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1)
+    assert out.decision.kind == "first"
+    assert out.decision.new_story
+    empty = seq.process(enriched("e1", "", "", None), 2)
+    assert empty.decision.kind == "first"
+    assert empty.decision.new_story
+
+
+def test_the_window_slides_and_forgets_everything_that_left_it() -> None:
+    st = state()
+    seq = sequencer(st, window=6 * HOUR, id_window=6 * HOUR, shard_span=HOUR)
+    for i in range(20):
+        vector = unit(np.random.default_rng(100 + i).standard_normal(DIM))
+        at = T0 + timedelta(hours=i)
+        seq.process(enriched(f"x{i}", f"Story {i}", f"Text number {i}.", vector, at=at), i)
+    # clock at ~hour 19: entries older than 6 h are gone from every table and the index
+    assert sorted(st.window) == list(range(13, 20))  # type: ignore[call-overload]
+    assert set(st.articles) == {f"x{i}" for i in range(13, 20)}  # type: ignore[call-overload]
+    assert len(st.stories) == 7
+    assert len(st.hashes) == 7
+    assert seq.index is not None
+    assert len(seq.index) <= 8
+    # an article from hour 0 comes back: forgotten, so it is first-seen again
+    seq_out = seq.process(enriched("x0", "Story 0", "Text number 0.", None, at=T0 + timedelta(hours=20)), 20)
+    assert seq_out.decision.kind == "first"
+
+
+@pytest.mark.parametrize("backend", ["exact", "hnsw"])
+def test_a_restarted_sequencer_rebuilds_its_index_and_decides_the_same(backend: str, tmp_path: Path) -> None:
+    st = state()
+    seq = sequencer(st, backend=backend)
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    assert seq.save_snapshot(tmp_path / "snap") == 1  # snapshot after the first article only
+    seq.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1)
+
+    saved = {name: dict(getattr(st, name)) for name in ("articles", "hashes", "window", "stories", "meta")}
+    probe = enriched("b1", "Prisoner swap", SWAP_2, near(PRISONERS, 0.1), feed="b")
+    expected = seq.process(probe, 2).decision
+    assert expected.kind == "near"
+
+    for snapshot in (None, tmp_path / "snap"):
+        # the restarted worker: tables as recovered before the probe, a fresh in-memory index
+        copy = SequencerState(**{name: dict(table) for name, table in saved.items()})  # type: ignore[arg-type]
+        restarted = sequencer(copy, backend=backend)
+        assert restarted.index is not None
+        assert len(restarted.index) == 0
+        if snapshot is not None:
+            assert restarted.load_snapshot(snapshot)
+            assert restarted.index.high_key == 0
+        assert restarted.rebuild_index(upto_seq=2) == (2 if snapshot is None else 1)
+        assert len(restarted.index) == 2
+        assert restarted.process(probe, 2).decision == expected
+
+
+def test_vectors_of_another_size_are_deduplicated_by_id_and_content_only() -> None:
+    seq = sequencer()
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    other_model = unit(np.random.default_rng(9).standard_normal(DIM * 2))
+    out = seq.process(enriched("b1", "Prisoner swap", SWAP_2, other_model, feed="b"), 1)
+    assert out.decision.kind == "first"  # not compared by vector, not crashed
+    again = seq.process(enriched("c1", "Prisoner swap", SWAP_2, other_model, feed="c"), 2)
+    assert (again.decision.kind, again.decision.duplicate_of) == ("exact", "b1")
+
+
+def test_articles_sequenced_past_the_committed_offset_are_reindexed_after_a_restart() -> None:
+    st = state()
+    seq = sequencer(st)
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    seq.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1)
+    # the owner dies with offset 1 uncommitted; the replacement starts at 1, where a replay waits
+    restarted = sequencer(st)
+    assert restarted.rebuild_index(upto_seq=1) == 2  # both, not only the entries before offset 1
+    assert restarted.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1).replayed
+    probe = enriched("w2", "Storm warning", "Heavy rain is expected.", near(WEATHER, 0.1), feed="b")
+    assert restarted.process(probe, 2).decision.duplicate_of == "w1"
+
+
+def test_a_replay_restores_what_a_crash_lost_between_tables() -> None:
+    st = state()
+    seq = sequencer(st)
+    seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
+    seq.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1)
+    # killed after the articles table was written but before the window, hashes and meta were
+    st.window.pop(1)
+    st.hashes.pop(content_hash("Storm warning", "Heavy rain expected.", ""))
+    st.meta["high"] = 0.0
+    restarted = sequencer(st)
+    assert restarted.rebuild_index(upto_seq=1) == 1
+    replay = restarted.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1)
+    assert replay.replayed
+    assert st.window.get(1) is not None
+    assert restarted.index is not None
+    assert len(restarted.index) == 2
+    copy = restarted.process(enriched("w9", "Storm warning", "Heavy rain expected.", WEATHER, feed="b"), 2)
+    assert (copy.decision.kind, copy.decision.duplicate_of) == ("exact", "w1")
+    probe = enriched("w2", "Storm warning", "Heavy rain is expected.", near(WEATHER, 0.1), feed="c")
+    assert restarted.process(probe, 3).decision.duplicate_of == "w1"
+
+
+def test_ids_outlive_the_search_window_so_late_edits_are_updates_of_the_same_story() -> None:
+    st = state()
+    seq = sequencer(st, window=6 * HOUR, id_window=48 * HOUR, shard_span=HOUR)
+    first = seq.process(enriched("a1", "Air raid alert in Kyiv", "Sirens sounded.", WEATHER), 0)
+    for i in range(1, 20):  # 19 hours of other news: a1 leaves the search window, not the id window
+        vector = unit(np.random.default_rng(200 + i).standard_normal(DIM))
+        seq.process(enriched(f"x{i}", f"Story {i}", f"Text {i}.", vector, at=T0 + timedelta(hours=i)), i)
+    assert st.window.get(0) is not None
+    assert st.window.get(0).dim == 0  # slimmed: no vector, no text
+    assert first.decision.story_id not in st.stories  # the story closed with its last article
+    late = enriched("a1", "Explosions in Kyiv", "Blasts after sirens.", WEATHER, at=T0 + timedelta(hours=20))
+    out = seq.process(late, 20)
+    assert (out.decision.kind, out.decision.revision) == ("update", 1)
+    assert out.decision.story_id == first.decision.story_id
+    assert not out.decision.new_story
+
+
+def test_a_story_does_not_drift_past_its_anchor() -> None:
+    seq = sequencer()
+    base = PRISONERS
+    away = unit(np.random.default_rng(77).standard_normal(DIM))
+    first = seq.process(enriched("s0", "Talks", "Talks begin.", base), 0)
+    # each article a step further from the first: close to its predecessor, far from the anchor
+    story_ids = []
+    for step in range(1, 8):
+        vector = unit((1 - step / 7) * base + (step / 7) * away)
+        at = T0 + timedelta(minutes=step)
+        out = seq.process(
+            enriched(f"s{step}", f"Talks {step}", f"Talks go on, day {step}.", vector, at=at), step
+        )
+        story_ids.append(out.decision.story_id)
+    assert story_ids[0] == first.decision.story_id  # a close follow-up joins
+    assert story_ids[-1] != first.decision.story_id  # the far end is another story
