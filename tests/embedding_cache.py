@@ -1,0 +1,51 @@
+"""Vectors of test and benchmark corpora, computed once per machine and kept on disk.
+
+Encoding the real corpora (tens of thousands of texts) takes minutes on the CI
+machine; the vectors only change when the texts or the model do, so they are
+cached under ``$WIREWATCH_HOME/embeddings`` keyed by a hash of both. They are
+computed here with the bundled model, never downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.config import DEFAULT_MODEL, EmbedConfig
+
+CACHE = Path(os.environ.get("WIREWATCH_HOME", Path.home() / ".cache" / "wirewatch")) / "embeddings"
+
+
+def cached_vectors(
+    texts: list[str], model: str = DEFAULT_MODEL, label: str = "texts"
+) -> npt.NDArray[np.float32]:
+    """L2-normalized vectors of ``texts`` (in order), from the cache or encoded now with progress."""
+    digest = hashlib.sha256(("\x1e".join([model, *texts])).encode("utf-8")).hexdigest()[:20]
+    path = CACHE / f"{label}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    from streams.embedder import Embedder
+
+    unique = list(dict.fromkeys(texts))
+    embedder = Embedder(EmbedConfig(model=model, batch_size=64))
+    chunks: list[npt.NDArray[np.float32]] = []
+    started = time.monotonic()
+    for i in range(0, len(unique), 1024):
+        chunks.append(embedder.encode(unique[i : i + 1024]))
+        done = i + len(chunks[-1])
+        rate = done / max(time.monotonic() - started, 1e-9)
+        print(f"\r  encoding {label}: {done}/{len(unique)} ({rate:.0f}/s)", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    by_text = dict(zip(unique, np.vstack(chunks), strict=True))
+    vectors = np.stack([by_text[t] for t in texts]).astype(np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(".tmp.npy")
+    np.save(staging, vectors)
+    os.replace(staging, path)
+    return vectors
