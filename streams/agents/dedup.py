@@ -128,15 +128,20 @@ class DedupRuntime:
             meta=CachedMeta(t["meta"]),
         )
 
-    def ready(self, next_seq: int) -> Sequencer:
-        """The sequencer, (re)built after an assignment: tables recovered, index from snapshot + tail."""
+    async def ready(self, next_seq: int) -> Sequencer:
+        """The sequencer, (re)built after an assignment: tables recovered, index from snapshot + tail.
+
+        Loading and rebuilding run on a thread (a fresh machine adds the whole
+        window's vectors), so the event loop keeps serving other agents.
+        """
         if self.sequencer is None:
             started = time.monotonic()
             pipeline = self.ctx.config.pipeline
             sequencer = Sequencer(self._state(), pipeline.dedup, pipeline.stories)
             sequencer.epoch  # noqa: B018 — created here, inside the agent, where tables may be written
-            loaded = sequencer.load_snapshot(self.snapshot_dir)
-            added = sequencer.rebuild_index(next_seq)
+            loop = asyncio.get_running_loop()
+            loaded = await loop.run_in_executor(self.executor, sequencer.load_snapshot, self.snapshot_dir)
+            added = await loop.run_in_executor(self.executor, sequencer.rebuild_index, next_seq)
             took = time.monotonic() - started
             self.ctx.metrics.dedup_recovery_seconds.set(took)
             log.info(
@@ -209,7 +214,7 @@ def register(ctx: StageContext) -> None:
 
     async def process(event: Any) -> None:
         message = event.message
-        sequencer = runtime.ready(message.offset)
+        sequencer = await runtime.ready(message.offset)
         try:
             enriched = EnrichedArticle.decode(message.value)
             out = sequencer.process(enriched, message.offset)
