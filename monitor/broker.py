@@ -191,7 +191,7 @@ def _port_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -303,7 +303,7 @@ class LocalBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=not attached,
-                preexec_fn=_die_with_parent if attached else None,
+                preexec_fn=die_with_parent if attached else None,
             )
         self.pid_file.write_text(json.dumps({"pid": self.process.pid, "bootstrap": self.bootstrap}))
         try:

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.broker import LocalBroker, free_port
+from monitor.broker import LocalBroker, die_with_parent, free_port
 from monitor.config import WirewatchConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +116,7 @@ class WorkerProcess:
                 cwd=self.workdir,
                 env=env,
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # a killed pytest leaves no worker behind
             )
         self.wait_for_log("Worker ready", ready_timeout)
         return self
