@@ -191,9 +191,9 @@ def _port_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
-def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def die_with_parent(sig: int = signal.SIGTERM) -> None:  # pragma: no cover - runs between fork and exec
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(PR_SET_PDEATHSIG, sig)
 
 
 def _pid_alive(pid: int) -> bool:

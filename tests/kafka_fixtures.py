@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import signal
@@ -116,7 +117,9 @@ class WorkerProcess:
                 cwd=self.workdir,
                 env=env,
                 start_new_session=True,
-                preexec_fn=die_with_parent,  # a killed pytest leaves no worker behind
+                # a killed pytest leaves no worker behind (SIGKILL: its broker is gone too,
+                # so a graceful stop could hang)
+                preexec_fn=functools.partial(die_with_parent, signal.SIGKILL),
             )
         self.wait_for_log("Worker ready", ready_timeout)
         return self
@@ -150,14 +153,14 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_factory(tmp_path: Path) -> Iterator[Callable[[WirewatchConfig], WorkerProcess]]:
-    """``worker_factory(config)`` → a started worker subprocess; all are stopped at teardown."""
+def worker_factory(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """``worker_factory(config, ready_timeout=120)`` → a started worker; all are stopped at teardown."""
     workers: list[WorkerProcess] = []
 
-    def make(config: WirewatchConfig) -> WorkerProcess:
+    def make(config: WirewatchConfig, ready_timeout: float = 120.0) -> WorkerProcess:
         worker = WorkerProcess(config, tmp_path / f"worker{len(workers)}")
         workers.append(worker)
-        return worker.start()
+        return worker.start(ready_timeout)
 
     yield make
     for worker in workers:

@@ -21,6 +21,7 @@ committed; a redelivered article gets its stored decision back.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -72,27 +73,37 @@ class TableView(Generic[K, V]):
 
 
 class CachedMeta:
-    """The tiny meta table (clock, eviction cursor, epoch), read once and written through."""
+    """The sequencer's few numbers (clock, cursors, epoch) as one table entry, written once per article.
+
+    They change with every article; one JSON value under one key costs one
+    changelog message instead of one per number.
+    """
+
+    KEY = b"meta"
 
     def __init__(self, table: Any) -> None:
         self.table = table
-        self._cache: dict[str, float | None] = {}
+        raw = table.get(self.KEY)
+        self._values: dict[str, float] = json.loads(raw) if raw else {}
+        self._dirty = False
 
     def get(self, key: str, /) -> float | None:
-        if key not in self._cache:
-            raw = self.table.get(key.encode())
-            self._cache[key] = float(raw) if raw is not None else None
-        return self._cache[key]
+        return self._values.get(key)
 
     def __setitem__(self, key: str, value: float, /) -> None:
-        if self._cache.get(key) != value:
-            self._cache[key] = value
-            self.table[key.encode()] = repr(value).encode()
+        if self._values.get(key) != value:
+            self._values[key] = value
+            self._dirty = True
 
     def pop(self, key: str, default: None = None, /) -> float | None:
-        self._cache[key] = None
-        self.table.pop(key.encode(), None)
+        self._dirty = self._values.pop(key, None) is not None or self._dirty
         return default
+
+    def flush(self) -> None:
+        """Write the changes (inside the agent, after each article)."""
+        if self._dirty:
+            self.table[self.KEY] = json.dumps(self._values).encode()
+            self._dirty = False
 
 
 def _record_view(table: Any, record: type[R]) -> TableView[str, R]:
@@ -110,6 +121,7 @@ class DedupRuntime:
         self.ctx = ctx
         self.tables = tables
         self.sequencer: Sequencer | None = None
+        self.meta: CachedMeta | None = None
         self.snapshot_dir = ctx.config.worker.data_dir / "dedup-index"
         self.last_snapshot = time.monotonic()
         self.last_gauges = 0.0
@@ -118,6 +130,7 @@ class DedupRuntime:
 
     def _state(self) -> SequencerState:
         t = self.tables
+        self.meta = CachedMeta(t["meta"])
         return SequencerState(
             articles=_record_view(t["articles"], ArticleState),
             hashes=TableView(t["hashes"], str.encode, str.encode, _text),
@@ -125,7 +138,7 @@ class DedupRuntime:
                 t["window"], lambda k: str(k).encode(), lambda v: v.encode(), WindowEntry.decode
             ),
             stories=_record_view(t["stories"], StoryState),
-            meta=CachedMeta(t["meta"]),
+            meta=self.meta,
         )
 
     async def ready(self, next_seq: int) -> Sequencer:
@@ -139,6 +152,8 @@ class DedupRuntime:
             pipeline = self.ctx.config.pipeline
             sequencer = Sequencer(self._state(), pipeline.dedup, pipeline.stories)
             sequencer.epoch  # noqa: B018 — created here, inside the agent, where tables may be written
+            assert self.meta is not None
+            self.meta.flush()
             loop = asyncio.get_running_loop()
             loaded = await loop.run_in_executor(self.executor, sequencer.load_snapshot, self.snapshot_dir)
             added = await loop.run_in_executor(self.executor, sequencer.rebuild_index, next_seq)
@@ -218,6 +233,8 @@ def register(ctx: StageContext) -> None:
         try:
             enriched = EnrichedArticle.decode(message.value)
             out = sequencer.process(enriched, message.offset)
+            assert runtime.meta is not None
+            runtime.meta.flush()
         except Exception as exc:  # undecodable, or a bug/hostile record: dead-letter, keep going
             if not isinstance(exc, RecordDecodeError):
                 log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)

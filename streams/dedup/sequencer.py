@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
-from streams.dedup.facts import Facts, extract_facts
+from streams.dedup.facts import Facts, extract_facts, pair_features
 from streams.dedup.index import WindowIndex
 from streams.dedup.stories import add_member, best_story, open_story, with_anchor
 from streams.records import (
@@ -331,19 +331,28 @@ class Sequencer:
         neighbors = index.search(vector[None, :], self.dedup.candidates, min_similarity=floor)[0]
         facts = extract_facts(text)
         story_candidates: list[tuple[float, StoryState | None]] = []
+        stories: dict[str, StoryState | None] = {}
+        compared: list[tuple[WindowEntry, float, StoryState | None]] = []
+        rows = []
         for neighbor in neighbors:
             entry = self.state.window.get(neighbor.key)
             if entry is None:
                 continue
-            story_candidates.append((neighbor.similarity, self.state.stories.get(entry.story_id)))
-            if neighbor.similarity < self.dedup.candidate_similarity:
-                continue
-            other = self._facts_of(entry)
-            same, probability = self.model.same_report(
-                facts, other, neighbor.similarity, threshold=self.dedup.near_threshold
-            )
-            if same:
-                return "near", entry.root_id, neighbor.similarity, probability, story_candidates[-1][1]
+            if entry.story_id not in stories:  # neighbours often share a story: read it once
+                stories[entry.story_id] = self.state.stories.get(entry.story_id)
+            story = stories[entry.story_id]
+            story_candidates.append((neighbor.similarity, story))
+            if neighbor.similarity >= self.dedup.candidate_similarity and entry.dim:
+                compared.append((entry, neighbor.similarity, story))
+                rows.append(pair_features(facts, self._facts_of(entry), neighbor.similarity))
+        if rows:  # one model evaluation for all candidates; the most similar match wins
+            features = np.vstack(rows)
+            same = self.model.decide(features, self.dedup.near_threshold)
+            if same.any():
+                best = int(np.argmax(same))
+                entry, similarity, story = compared[best]
+                probability = float(self.model.probability(features[best]))
+                return "near", entry.root_id, similarity, probability, story
         joined = best_story(
             story_candidates,
             vector,

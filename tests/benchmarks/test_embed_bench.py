@@ -1,0 +1,96 @@
+"""Embed stage throughput against the raw model on the same texts, same batch size, same run.
+
+Run: ``pytest tests/benchmarks/test_embed_bench.py -m benchmark -s`` (part of ``make bench``).
+Knob: ``WIREWATCH_BENCH_EMBED_ARTICLES`` (2000).
+
+First the ceiling: ``SentenceTransformer.encode`` on the articles' texts in this
+process, in batches of ``embed.batch_size``. Then the stage: the same articles
+on the raw topic of the real broker, an embed-only worker (the same batch
+size), its rate taken from the Kafka timestamps of the first and last enriched
+records (the model load before the first batch is not counted; the first
+batch is excluded on both sides). The two never run at the same time; the
+broker runs throughout, as it would in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.config import EmbedConfig
+from streams.admin import ensure_topics
+from streams.records import Article, EnrichedArticle
+from streams.topics import Topics
+from tests.feed_server import SHARED
+from tests.kafka_helpers import produce, read_all
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600)]
+
+ARTICLES = int(os.environ.get("WIREWATCH_BENCH_EMBED_ARTICLES", "2000"))
+BATCH = 32
+
+
+def ag_news_articles(n: int) -> list[Article]:
+    with (SHARED / "corpus" / "ag-news-test.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1 : n + 1]
+    t0 = datetime(2025, 3, 18, tzinfo=UTC)
+    return [
+        Article(
+            id=f"ag-{i}",
+            feed_id="ag",
+            source="AG News",
+            url=f"https://ag.example/{i}",
+            canonical_url=f"https://ag.example/{i}",
+            title=title,
+            summary=description.replace("\\", " "),
+            published_at=t0 + timedelta(seconds=i),
+            fetched_at=t0 + timedelta(seconds=i),
+        )
+        for i, (_label, title, description) in enumerate(rows)
+    ]
+
+
+def test_embed_stage_against_raw_encode(wirewatch_config, worker_factory, record_result) -> None:  # type: ignore[no-untyped-def]
+    from streams.embedder import Embedder
+
+    articles = ag_news_articles(ARTICLES)
+    texts = [a.text_for_embedding() for a in articles]
+    embedder = Embedder(EmbedConfig(batch_size=BATCH))
+    embedder.encode(texts[:BATCH])  # warm up
+    started = time.perf_counter()
+    for i in range(BATCH, len(texts), BATCH):  # the first batch is skipped, as on the stage side
+        embedder.encode(texts[i : i + BATCH])
+    raw_rate = (len(texts) - BATCH) / (time.perf_counter() - started)
+    del embedder
+
+    config = wirewatch_config(worker={"stages": ["embed"]}, pipeline={"embed": {"batch_size": BATCH}})
+    asyncio.run(ensure_topics(config.kafka))
+    topics = Topics(config.kafka.topic_prefix)
+    asyncio.run(produce(config, topics.articles_raw, [(a.id.encode(), a.encode()) for a in articles]))
+    worker = worker_factory(config)
+    deadline = time.monotonic() + 1800
+    records: list = []  # type: ignore[type-arg]
+    while time.monotonic() < deadline:
+        records = asyncio.run(read_all(config, topics.articles_enriched, timeout=120))
+        if len({EnrichedArticle.decode(r.value).article.id for r in records}) >= len(articles):
+            break
+        time.sleep(5)
+    worker.stop()
+    stamps = sorted(r.timestamp for r in records)
+    # the first batch's records carry its encode time: rate over the rest
+    stage_rate = (len(stamps) - BATCH) / ((stamps[-1] - stamps[BATCH - 1]) / 1000)
+    ratio = stage_rate / raw_rate
+    record_result(
+        "embed_stage_vs_raw",
+        articles=len(articles),
+        batch_size=BATCH,
+        raw_encode_per_s=round(raw_rate, 1),
+        stage_per_s=round(stage_rate, 1),
+        ratio=round(ratio, 3),
+    )
+    assert ratio >= 0.85, f"the embed stage reaches {ratio:.0%} of the raw encode rate (target 85%)"
