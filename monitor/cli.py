@@ -369,8 +369,9 @@ def demo(config_file: ConfigOption = None) -> None:
     console.print(
         "[bold]Wirewatch demo[/]: starting the local Kafka broker and a worker "
         f"with {path}.\nThe worker polls the example feeds (real outlets: without internet they "
-        "fail and back off) and embeds articles; dedup, stories, detectors and bundled demo feeds "
-        "are being built (see the issues). Ctrl-C stops everything.",
+        "fail and back off), embeds, deduplicates and groups articles into stories "
+        "(on the articles.sequenced topic); detectors and bundled demo feeds are being built "
+        "(see the issues). Ctrl-C stops everything.",
         highlight=False,
     )
     run(path)
