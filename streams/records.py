@@ -137,6 +137,27 @@ class EnrichedArticle(WireRecord):
         None, description="Why no vector was computed (e.g. no text); the article still flows on."
     )
 
+    @classmethod
+    def of(
+        cls,
+        article: Article,
+        vector: npt.NDArray[Any] | None,
+        model_id: str,
+        embedded_at: datetime,
+        skipped_reason: str | None = None,
+    ) -> EnrichedArticle:
+        """The article with its vector (or none, with the reason) and its content hash."""
+        packed, dim = cls.pack_vector(vector) if vector is not None else ("", 0)
+        return cls(
+            article=article,
+            embedding=packed,
+            dim=dim,
+            model_id=model_id,
+            content_hash=content_hash(article.title, article.summary, article.content),
+            embedded_at=embedded_at,
+            skipped_reason=skipped_reason,
+        )
+
     @staticmethod
     def pack_vector(vector: npt.NDArray[Any]) -> tuple[str, int]:
         """Compact float16 bytes: 768 bytes for 384 dimensions instead of ~8 KB of JSON floats."""

@@ -22,7 +22,7 @@ from streams.app import StageContext
 from streams.batching import micro_batches
 from streams.deadletter import dead_letter
 from streams.embedder import Embedder
-from streams.records import Article, EnrichedArticle, content_hash
+from streams.records import Article, EnrichedArticle
 
 log = logging.getLogger(__name__)
 STAGE = "embed"
@@ -35,22 +35,16 @@ def enrich(articles: list[Article], embedder: Embedder) -> list[EnrichedArticle]
     vectors = embedder.encode([texts[i] for i in has_text])
     by_index = dict(zip(has_text, vectors, strict=True))
     now = datetime.now(UTC)
-    out = []
-    for i, article in enumerate(articles):
-        vector = by_index.get(i)
-        packed, dim = EnrichedArticle.pack_vector(vector) if vector is not None else ("", 0)
-        out.append(
-            EnrichedArticle(
-                article=article,
-                embedding=packed,
-                dim=dim,
-                model_id=embedder.model_id,
-                content_hash=content_hash(article.title, article.summary, article.content),
-                embedded_at=now,
-                skipped_reason=None if vector is not None else "no title or text to embed",
-            )
+    return [
+        EnrichedArticle.of(
+            article,
+            by_index.get(i),
+            embedder.model_id,
+            now,
+            skipped_reason=None if i in by_index else "no title or text to embed",
         )
-    return out
+        for i, article in enumerate(articles)
+    ]
 
 
 def register(ctx: StageContext) -> None:

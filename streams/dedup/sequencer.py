@@ -88,6 +88,11 @@ class SequencerState:
     stories: Store[str, StoryState]
     meta: Store[str, float]
 
+    @classmethod
+    def in_memory(cls) -> SequencerState:
+        """Plain dicts: for tests, backtests and benchmarks without Kafka."""
+        return cls(articles={}, hashes={}, window={}, stories={}, meta={})  # type: ignore[arg-type]
+
 
 def delivery_key(enriched: EnrichedArticle) -> str:
     """One poller publication: the same feed, fetch time and content is the same delivery."""

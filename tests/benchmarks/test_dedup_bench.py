@@ -35,7 +35,7 @@ from aiokafka import AIOKafkaProducer
 from monitor.config import WirewatchConfig
 from streams.admin import ensure_topics
 from streams.connection import aiokafka_options
-from streams.records import Article, EnrichedArticle, content_hash
+from streams.records import Article, EnrichedArticle
 from streams.topics import Topics
 from tests.benchmarks.corpus import jittered, real_vectors
 
@@ -75,15 +75,7 @@ def records(
             published_at=at,
             fetched_at=at,
         )
-        packed, dim = EnrichedArticle.pack_vector(vectors[i])
-        enriched = EnrichedArticle(
-            article=article,
-            embedding=packed,
-            dim=dim,
-            model_id="all-MiniLM-L6-v2",
-            content_hash=content_hash(article.title, article.summary, ""),
-            embedded_at=at,
-        )
+        enriched = EnrichedArticle.of(article, vectors[i], "all-MiniLM-L6-v2", at)
         out.append((article.id.encode(), enriched.encode()))
     return out
 

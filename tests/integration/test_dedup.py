@@ -172,7 +172,7 @@ async def test_a_killed_dedup_worker_is_replaced_and_the_replacement_decides_the
     # the reference: one uninterrupted sequencer over the same enriched stream, in memory
     enriched = await read_all(config, topics.articles_enriched)
     reference = Sequencer(
-        SequencerState(articles={}, hashes={}, window={}, stories={}, meta={}),  # type: ignore[arg-type]
+        SequencerState.in_memory(),
         config.pipeline.dedup,
         config.pipeline.stories,
     )

@@ -28,7 +28,7 @@ from monitor.normalize import FeedContext
 from monitor.parsing import parse_feed
 from monitor.polling import diff_entries
 from streams.dedup.sequencer import Sequencer, SequencerState
-from streams.records import Article, EnrichedArticle, FeedState, SequencedArticle, content_hash
+from streams.records import Article, EnrichedArticle, FeedState, SequencedArticle
 from tests.embedding_cache import cached_vectors
 from tests.feed_server import SHARED
 
@@ -47,20 +47,11 @@ SNAPSHOTS = sorted((SHARED / "feeds" / "snapshots" / "bbc-news-home").glob("*.xm
 
 def sequencer(**dedup: float) -> Sequencer:
     """The shipped settings (HNSW index included); ``dedup`` overrides for the corpus at hand."""
-    state = SequencerState(articles={}, hashes={}, window={}, stories={}, meta={})  # type: ignore[arg-type]
-    return Sequencer(state, DedupConfig(**dedup), StoriesConfig())  # type: ignore[arg-type]
+    return Sequencer(SequencerState.in_memory(), DedupConfig(**dedup), StoriesConfig())  # type: ignore[arg-type]
 
 
 def enriched(article: Article, vector: npt.NDArray[np.float32] | None) -> EnrichedArticle:
-    packed, dim = EnrichedArticle.pack_vector(vector) if vector is not None else ("", 0)
-    return EnrichedArticle(
-        article=article,
-        embedding=packed,
-        dim=dim,
-        model_id="all-MiniLM-L6-v2",
-        content_hash=content_hash(article.title, article.summary, article.content),
-        embedded_at=article.fetched_at,
-    )
+    return EnrichedArticle.of(article, vector, "all-MiniLM-L6-v2", article.fetched_at)
 
 
 def test_bbc_2005_exact_duplicate_groups_are_found_and_nothing_else() -> None:

@@ -55,19 +55,11 @@ def enriched(
         published_at=at,
         fetched_at=at + timedelta(minutes=1),
     )
-    packed, dim = EnrichedArticle.pack_vector(vector) if vector is not None else ("", 0)
-    return EnrichedArticle(
-        article=article,
-        embedding=packed,
-        dim=dim,
-        model_id="test",
-        content_hash=content_hash(title, summary, ""),
-        embedded_at=at,
-    )
+    return EnrichedArticle.of(article, vector, "test", at)
 
 
 def state() -> SequencerState:
-    return SequencerState(articles={}, hashes={}, window={}, stories={}, meta={})  # type: ignore[arg-type]
+    return SequencerState.in_memory()
 
 
 def sequencer(st: SequencerState | None = None, backend: str = "exact", **dedup: Any) -> Sequencer:
