@@ -22,17 +22,22 @@ async def produce(config: WirewatchConfig, topic: str, messages: list[tuple[byte
         await producer.stop()
 
 
-async def consume(
-    config: WirewatchConfig, topic: str, count: int, timeout: float = 60.0
-) -> list[ConsumerRecord]:  # type: ignore[type-arg]
-    """Read ``count`` messages from the start of ``topic`` (no consumer group), or fail on timeout."""
-    consumer = AIOKafkaConsumer(
+def reader(config: WirewatchConfig, topic: str) -> AIOKafkaConsumer:
+    """A plain consumer of ``topic`` from its start, outside any group (what any Kafka user runs)."""
+    return AIOKafkaConsumer(
         topic,
         **aiokafka_options(config.kafka),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
+
+
+async def consume(
+    config: WirewatchConfig, topic: str, count: int, timeout: float = 60.0
+) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+    """Read ``count`` messages from the start of ``topic`` (no consumer group), or fail on timeout."""
+    consumer = reader(config, topic)
     await consumer.start()
     records: list[ConsumerRecord] = []  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
@@ -54,13 +59,7 @@ async def consume(
 
 async def read_all(config: WirewatchConfig, topic: str, timeout: float = 30.0) -> list[ConsumerRecord]:  # type: ignore[type-arg]
     """Everything on ``topic`` right now: every partition read up to its end offset."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        **aiokafka_options(config.kafka),
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = reader(config, topic)
     await consumer.start()
     records: list[ConsumerRecord] = []  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
