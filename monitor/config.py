@@ -207,8 +207,28 @@ class DedupConfig(Section):
             "a restart reads only the changelog tail) or `memory` (rebuilt from the changelog)."
         ),
     )
+    store_memory_mb: int = Field(
+        320,
+        ge=40,
+        description=(
+            "Memory budget of the RocksDB store, all five tables together (half write buffers, "
+            "half block cache; Faust's default would be about 2.3 GB per table)."
+        ),
+    )
     snapshot_interval: Duration = Field(
         60.0, gt=0, description="Time between on-disk snapshots of the vector index (restart speed)."
+    )
+    batch_size: int = Field(
+        256,
+        ge=1,
+        le=4096,
+        description=(
+            "Articles sequenced together: one index search for the batch on all cores, and one table "
+            "write per changed key (a busy story is written once, not once per article)."
+        ),
+    )
+    batch_wait: Duration = Field(
+        0.05, ge=0, description="Longest wait to fill a sequencer batch (adds at most this much latency)."
     )
 
 

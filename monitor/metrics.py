@@ -108,6 +108,23 @@ class Metrics:
             "Time the last index rebuild took after an assignment (snapshot load + changelog tail).",
             registry=r,
         )
+        self.dedup_batch_size = Histogram(
+            "wirewatch_dedup_batch_size",
+            "Articles per sequencer batch (one batched index search, one write per changed key).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+            registry=r,
+        )
+        self.dedup_batch_duration = Histogram(
+            "wirewatch_dedup_batch_duration_seconds",
+            "Time to sequence one batch (search, decisions, table writes queued).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+        self.dedup_table_writes = Counter(
+            "wirewatch_dedup_table_writes_total",
+            "Sequencer table keys written or deleted (each one changelog message).",
+            registry=r,
+        )
         self.embed_batch_size = Histogram(
             "wirewatch_embed_batch_size",
             "Articles per embedding batch.",

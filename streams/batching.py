@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+from faust.streams import _current_event
 
 
 class _PumpFailed:
@@ -62,3 +65,19 @@ async def micro_batches(stream: Any, size: int, within: float) -> AsyncIterator[
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+@contextlib.contextmanager
+def as_current_event(event: Any) -> Iterator[None]:
+    """Make ``event`` Faust's current event in this task while a batch writes its tables.
+
+    Faust takes a table write's partition (changelog and RocksDB) from the
+    current event, which its stream sets in the task that iterates it; here the
+    pump task iterates, so the agent task names the batch's event itself. Any
+    event of the batch will do: they share the source partition.
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)

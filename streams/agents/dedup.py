@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from monitor.errors import RecordDecodeError
 from streams.app import StageContext
+from streams.batching import as_current_event, micro_batches
 from streams.deadletter import dead_letter
 from streams.dedup.sequencer import Sequencer, SequencerState
 from streams.records import ArticleState, EnrichedArticle, StoryState, WindowEntry, WireRecord
@@ -53,9 +55,11 @@ class TableView(Generic[K, V]):
         decode: Callable[[bytes], V],
     ) -> None:
         self.table, self._key, self._encode, self._decode = table, encode_key, encode, decode
+        # reads go to the table's store: one lookup (the table's own ``get`` asks twice: in? then get)
+        self._store = getattr(table, "data", table)
 
     def get(self, key: K, /) -> V | None:
-        raw = self.table.get(self._key(key))
+        raw = self._store.get(self._key(key))
         if raw is None:
             return None
         try:
@@ -70,6 +74,56 @@ class TableView(Generic[K, V]):
     def pop(self, key: K, default: None = None, /) -> V | None:
         self.table.pop(self._key(key), None)
         return default
+
+
+class BufferedView(Generic[K, V]):
+    """A table view that holds a batch's writes and the values it read, and writes once per key.
+
+    The sequencer rewrites a popular story several times per batch and reads
+    the same window entries again and again; every table write is a changelog
+    message. Writes wait in ``pending`` until ``flush`` (end of the batch, before
+    its offsets are acknowledged), so each changed key costs one message per
+    batch; decoded values are kept (up to ``cache_size``) so a hot key is decoded
+    once. The stage is the tables' only writer, so the cache cannot go stale.
+    """
+
+    def __init__(self, view: TableView[K, V], cache_size: int = 50_000) -> None:
+        self.view = view
+        self.cache_size = cache_size
+        self._cache: dict[K, V | None] = {}
+        self._pending: dict[K, V | None] = {}
+
+    def get(self, key: K, /) -> V | None:
+        if key in self._cache:
+            return self._cache[key]
+        value = self.view.get(key)
+        self._remember(key, value)
+        return value
+
+    def __setitem__(self, key: K, value: V, /) -> None:
+        self._pending[key] = value
+        self._remember(key, value)
+
+    def pop(self, key: K, default: None = None, /) -> V | None:
+        self._pending[key] = None
+        self._remember(key, None)
+        return default
+
+    def _remember(self, key: K, value: V | None) -> None:
+        if len(self._cache) >= self.cache_size:
+            self._cache.clear()  # cheap and rare; the hot keys come back at once
+        self._cache[key] = value
+
+    def flush(self) -> int:
+        """Write the batch's changes to the table; returns how many keys were written."""
+        for key, value in self._pending.items():
+            if value is None:
+                self.view.pop(key)
+            else:
+                self.view[key] = value
+        written = len(self._pending)
+        self._pending.clear()
+        return written
 
 
 class CachedMeta:
@@ -99,11 +153,28 @@ class CachedMeta:
         self._dirty = self._values.pop(key, None) is not None or self._dirty
         return default
 
-    def flush(self) -> None:
-        """Write the changes (inside the agent, after each article)."""
-        if self._dirty:
-            self.table[self.KEY] = json.dumps(self._values).encode()
-            self._dirty = False
+    def flush(self) -> int:
+        """Write the changes (inside the agent, after each batch); returns keys written (0 or 1)."""
+        if not self._dirty:
+            return 0
+        self.table[self.KEY] = json.dumps(self._values).encode()
+        self._dirty = False
+        return 1
+
+
+def rocksdb_options(budget: int) -> dict[str, int]:
+    """One table's RocksDB settings within ``budget`` bytes: two write buffers, a block cache.
+
+    Faust's defaults (3 x 64 MB write buffers and a 2 GB block cache per table)
+    would let five tables grow past 10 GB. A fresh dict per table: Faust's store
+    pops keys from the one it is given.
+    """
+    return {
+        "write_buffer_size": budget // 4,
+        "max_write_buffer_number": 2,
+        "target_file_size_base": max(budget // 4, 8 * 2**20),
+        "block_cache_size": budget // 2,
+    }
 
 
 def _record_view(table: Any, record: type[R]) -> TableView[str, R]:
@@ -122,6 +193,7 @@ class DedupRuntime:
         self.tables = tables
         self.sequencer: Sequencer | None = None
         self.meta: CachedMeta | None = None
+        self.buffers: list[BufferedView[Any, Any]] = []
         self.snapshot_dir = ctx.config.worker.data_dir / "dedup-index"
         self.last_snapshot = time.monotonic()
         self.last_gauges = 0.0
@@ -131,15 +203,22 @@ class DedupRuntime:
     def _state(self) -> SequencerState:
         t = self.tables
         self.meta = CachedMeta(t["meta"])
-        return SequencerState(
-            articles=_record_view(t["articles"], ArticleState),
-            hashes=TableView(t["hashes"], str.encode, str.encode, _text),
-            window=TableView(
-                t["window"], lambda k: str(k).encode(), lambda v: v.encode(), WindowEntry.decode
-            ),
-            stories=_record_view(t["stories"], StoryState),
-            meta=self.meta,
+        articles = BufferedView(_record_view(t["articles"], ArticleState))
+        hashes = BufferedView(TableView(t["hashes"], str.encode, str.encode, _text))
+        window: BufferedView[int, WindowEntry] = BufferedView(  # entries are large (vector, text)
+            TableView(t["window"], lambda k: str(k).encode(), lambda v: v.encode(), WindowEntry.decode),
+            cache_size=20_000,
         )
+        stories = BufferedView(_record_view(t["stories"], StoryState))
+        self.buffers = [articles, hashes, window, stories]
+        return SequencerState(
+            articles=articles, hashes=hashes, window=window, stories=stories, meta=self.meta
+        )
+
+    def flush(self) -> int:
+        """Write the batch's table changes (one changelog message per changed key)."""
+        written = sum(buffer.flush() for buffer in self.buffers)
+        return written + (self.meta.flush() if self.meta is not None else 0)
 
     async def ready(self, next_seq: int) -> Sequencer:
         """The sequencer, (re)built after an assignment: tables recovered, index from snapshot + tail.
@@ -152,11 +231,12 @@ class DedupRuntime:
             pipeline = self.ctx.config.pipeline
             sequencer = Sequencer(self._state(), pipeline.dedup, pipeline.stories)
             sequencer.epoch  # noqa: B018 — created here, inside the agent, where tables may be written
-            assert self.meta is not None
-            self.meta.flush()
+            self.flush()
             loop = asyncio.get_running_loop()
             loaded = await loop.run_in_executor(self.executor, sequencer.load_snapshot, self.snapshot_dir)
-            added = await loop.run_in_executor(self.executor, sequencer.rebuild_index, next_seq)
+            added = await loop.run_in_executor(
+                self.executor, sequencer.rebuild_index, next_seq, os.cpu_count() or 1
+            )
             took = time.monotonic() - started
             self.ctx.metrics.dedup_recovery_seconds.set(took)
             log.info(
@@ -200,6 +280,7 @@ def register(ctx: StageContext) -> None:
         # Faust would quietly fall back to the app's memory store); the path names the files
         return f"rocksdb:sequencer-{name}" if settings.store == "rocksdb" else "memory://"
 
+    names = ("articles", "hashes", "window", "stories", "meta")
     tables = {
         name: app.Table(
             f"sequencer-{name}",
@@ -208,10 +289,14 @@ def register(ctx: StageContext) -> None:
             key_type=bytes,
             value_type=bytes,
             store=store(name),
+            options=rocksdb_options(settings.store_memory_mb * 2**20 // len(names))
+            if settings.store == "rocksdb"
+            else None,
         )
-        for name in ("articles", "hashes", "window", "stories", "meta")
+        for name in names
     }
     runtime = DedupRuntime(ctx, tables)
+    threads = os.cpu_count() or 1
     ctx.services["dedup"] = runtime
     source = ctx.raw_topic(ctx.topics.articles_enriched)
     sink = ctx.raw_topic(ctx.topics.articles_sequenced)
@@ -220,39 +305,67 @@ def register(ctx: StageContext) -> None:
 
     @app.agent(source, name=f"{ctx.config.worker.app_id}.dedup")  # type: ignore[untyped-decorator]
     async def dedup(stream: Any) -> None:
-        # One event at a time (no take_events: its buffer lost an event across a rebalance in
-        # our drill). Outputs are not awaited one by one: Faust flushes the producer before it
-        # commits an offset, so an offset is committed only after its outputs are in Kafka.
-        async for event in stream.events():
+        # Micro-batches, acknowledged after processing (``micro_batches``; not take_events, whose
+        # buffer lost an event across a rebalance in our drill). Outputs and table writes are not
+        # awaited one by one: Faust flushes the producer before it commits an offset, so an
+        # offset is committed only after its outputs and changelog messages are in Kafka.
+        async for events in micro_batches(stream, settings.batch_size, settings.batch_wait):
             async with runtime.lock:
-                await process(event)
+                with as_current_event(events[-1]):
+                    await process(events)
 
-    async def process(event: Any) -> None:
-        message = event.message
-        sequencer = await runtime.ready(message.offset)
-        try:
-            enriched = EnrichedArticle.decode(message.value)
-            out = sequencer.process(enriched, message.offset)
-            assert runtime.meta is not None
-            runtime.meta.flush()
-        except Exception as exc:  # undecodable, or a bug/hostile record: dead-letter, keep going
-            if not isinstance(exc, RecordDecodeError):
-                log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)
-            await dead_letter(deadletters, STAGE, message, exc)
-            metrics.deadletters.labels(STAGE).inc()
+    async def process(events: list[Any]) -> None:
+        sequencer = await runtime.ready(events[0].message.offset)
+        items: list[tuple[EnrichedArticle, Any]] = []
+        for event in events:
+            try:
+                items.append((EnrichedArticle.decode(event.message.value), event.message))
+            except RecordDecodeError as exc:
+                await dead_letter(deadletters, STAGE, event.message, exc)
+                metrics.deadletters.labels(STAGE).inc()
+        if not items:
             return
+        started = time.perf_counter()
+        # the batch's index search runs on all cores, off the event loop (usearch releases the GIL)
+        await asyncio.get_running_loop().run_in_executor(
+            runtime.executor, sequencer.begin_batch, [(e, m.offset) for e, m in items], threads
+        )
+        try:
+            for enriched, message in items:
+                try:
+                    out = sequencer.process(enriched, message.offset)
+                except Exception as exc:  # a bug or a hostile record: dead-letter it, keep going
+                    log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)
+                    await dead_letter(deadletters, STAGE, message, exc)
+                    metrics.deadletters.labels(STAGE).inc()
+                    continue
+                count(out)
+                await sink.send(key=out.article.id.encode(), value=out.encode())
+        finally:
+            sequencer.end_batch()
+            metrics.dedup_table_writes.inc(runtime.flush())
+        metrics.dedup_batch_duration.observe(time.perf_counter() - started)
+        metrics.dedup_batch_size.observe(len(items))
+        runtime.update_gauges()
+        await runtime.maybe_snapshot()
+
+    def count(out: Any) -> None:
         metrics.articles.labels(STAGE).inc()
         if out.replayed:
             metrics.dedup_replays.inc()
-        else:
-            metrics.dedup_decisions.labels(out.decision.kind).inc()
-            if out.decision.kind in ("exact", "near"):
-                metrics.duplicates.labels(out.decision.kind).inc()
-            if out.decision.new_story:
-                metrics.stories_opened.inc()
-        await sink.send(key=out.article.id.encode(), value=out.encode())
-        runtime.update_gauges()
-        await runtime.maybe_snapshot()
+            return
+        metrics.dedup_decisions.labels(out.decision.kind).inc()
+        if out.decision.kind in ("exact", "near"):
+            metrics.duplicates.labels(out.decision.kind).inc()
+        if out.decision.new_story:
+            metrics.stories_opened.inc()
+
+    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
+    async def _shutdown(app: Any, **kwargs: Any) -> None:
+        # a clean stop may not revoke first: snapshot here too, so a restart adds little
+        if runtime.sequencer is not None:
+            async with runtime.lock:
+                await runtime.maybe_snapshot(force=True)
 
     @app.on_partitions_revoked.connect  # type: ignore[untyped-decorator]
     async def _revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:

@@ -30,9 +30,10 @@ vector index drops whole shards.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -43,7 +44,7 @@ import numpy.typing as npt
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
 from streams.dedup.facts import Facts, extract_facts, pair_features
-from streams.dedup.index import WindowIndex
+from streams.dedup.index import Neighbor, WindowIndex
 from streams.dedup.stories import add_member, best_story, open_story, with_anchor
 from streams.records import (
     ArticleState,
@@ -66,6 +67,8 @@ MAX_DELIVERIES = 32
 MAX_REVISIONS = 16
 MAX_TEXT = 1000
 EVICT_STEPS = 16  # entries examined per article: keeps eviction ahead of arrivals
+REBUILD_CHUNK = 4096  # window entries added to the index per call when it is rebuilt
+FACTS_CACHE = 100_000  # candidates' extracted facts kept (a few KB each)
 
 
 class Store(Protocol[K, V]):
@@ -106,6 +109,35 @@ def event_time(enriched: EnrichedArticle) -> float:
     return min(a.published_at, a.fetched_at).timestamp()
 
 
+class Batch:
+    """A batch in flight: neighbours searched up front, and the batch's own vectors, added at its end.
+
+    The index is searched once for the whole batch before any of it is added, so
+    an article's neighbours are those found in the index plus the earlier
+    articles of its own batch, compared exactly (``Sequencer._neighbors``). The
+    batch's vectors go into the index together when it ends (``Sequencer.end_batch``).
+    """
+
+    def __init__(self, found: dict[int, list[Neighbor]], dim: int, capacity: int) -> None:
+        self.found = found  # seq → neighbours in the index as it was before the batch
+        self.keys: list[int] = []
+        self.buckets: list[int] = []
+        self.times: list[float] = []
+        self._vectors = np.empty((max(capacity, 1), dim), dtype=np.float32)
+
+    def add(self, key: int, vector: npt.NDArray[np.float32], bucket: int, at: float) -> None:
+        if len(self.keys) == len(self._vectors):
+            self._vectors = np.vstack([self._vectors, np.empty_like(self._vectors)])
+        self._vectors[len(self.keys)] = vector
+        self.keys.append(key)
+        self.buckets.append(bucket)
+        self.times.append(at)
+
+    @property
+    def vectors(self) -> npt.NDArray[np.float32]:
+        return self._vectors[: len(self.keys)]
+
+
 class Sequencer:
     def __init__(
         self,
@@ -120,6 +152,8 @@ class Sequencer:
         self.model = model
         self._facts: dict[int, Facts] = {}  # per window seq, cleared when large
         self._warned_dims: set[int] = set()
+        self._batch: Batch | None = None
+        self._threads = 1
         dim = state.meta.get("dim")
         self.index: WindowIndex | None = self._new_index(int(dim)) if dim else None
 
@@ -168,7 +202,7 @@ class Sequencer:
     def clock(self) -> float:
         return self.state.meta.get("clock") or 0.0
 
-    def rebuild_index(self, upto_seq: int) -> int:
+    def rebuild_index(self, upto_seq: int, threads: int = 1) -> int:
         """Add the window's vectors the index does not hold yet (after a restart); returns how many.
 
         Goes up to the last sequenced article, which may lie past ``upto_seq`` (the
@@ -181,13 +215,96 @@ class Sequencer:
         high = self._meta_int("high", -1)
         start = max(low, self.index.high_key + 1)
         added = 0
+        chunk = Batch({}, self.index.dim, REBUILD_CHUNK)
         for seq in range(start, max(upto_seq, high + 1)):
             entry = self.state.window.get(seq)
             if entry is not None and entry.dim == self.index.dim:
-                self.index.add([seq], entry.vector()[None, :], at=entry.at)
+                chunk.add(seq, entry.vector(), self.index.bucket_of(entry.at), entry.at)
                 added += 1
+            if len(chunk.keys) == REBUILD_CHUNK:  # added in chunks: a graph insert on all cores
+                self._add_to_index(chunk, threads)
+                chunk = Batch({}, self.index.dim, REBUILD_CHUNK)
+        self._add_to_index(chunk, threads)
         self.index.evict(self.clock)
         return added
+
+    def _add_to_index(self, batch: Batch, threads: int) -> None:
+        """Add a batch's vectors to the index, one call per run of the same time bucket."""
+        if self.index is None or not batch.keys:
+            return
+        start = 0
+        for end in range(1, len(batch.keys) + 1):
+            if end == len(batch.keys) or batch.buckets[end] != batch.buckets[start]:
+                self.index.add(
+                    batch.keys[start:end], batch.vectors[start:end], at=batch.times[start], threads=threads
+                )
+                start = end
+
+    # -- batches ----------------------------------------------------------------------
+
+    def begin_batch(self, items: Sequence[tuple[EnrichedArticle, int]], threads: int = 1) -> int:
+        """Search the index once for a batch of articles about to be processed; returns searches run.
+
+        One batched search on ``threads`` cores costs a fraction of one search per
+        article. Decisions stay as if each article were searched on arrival:
+        earlier articles of the same batch are compared with it exactly, and a
+        shard one-by-one processing would have dropped meanwhile is left out.
+        """
+        index = self.index
+        found: dict[int, list[Neighbor]] = {}
+        wanted = [(seq, e) for e, seq in items if index is not None and e.dim == index.dim and len(index)]
+        if wanted and index is not None:
+            queries = np.vstack([enriched.vector() for _, enriched in wanted])
+            rows = index.search(
+                queries, self.dedup.candidates, min_similarity=self._floor, threads=threads, per_shard=True
+            )
+            found = {seq: row for (seq, _), row in zip(wanted, rows, strict=True)}
+        dim = index.dim if index is not None else next((e.dim for e, _ in items if e.dim), 1)
+        self._batch = Batch(found, dim, len(items))
+        self._threads = threads
+        return len(wanted)
+
+    def end_batch(self) -> None:
+        """Add the batch's vectors to the index (time bucket by time bucket), then drop old shards."""
+        batch, self._batch = self._batch, None
+        if self.index is None:
+            return
+        if batch is not None:
+            self._add_to_index(batch, self._threads)
+        self.index.evict(self.clock)
+
+    @property
+    def _floor(self) -> float:
+        return min(self.dedup.candidate_similarity, self.stories.threshold)
+
+    def _neighbors(
+        self, index: WindowIndex, vector: npt.NDArray[np.float32], seq: int, evicted_at: float
+    ) -> list[Neighbor]:
+        """The nearest earlier articles at or above the comparison floor, best first.
+
+        In a batch, shards are dropped only at its end; neighbours from a shard that
+        one-by-one processing would have dropped by now (at ``evicted_at``, the
+        clock before this article) are left out, so decisions do not depend on
+        where batches start.
+        """
+        k = self.dedup.candidates
+        batch = self._batch
+        if batch is None:
+            return index.search(vector[None, :], k, min_similarity=self._floor)[0]
+        found = batch.found.get(seq)
+        if found is None:  # not searched up front (the index was empty then)
+            found = index.search(vector[None, :], k, min_similarity=self._floor, per_shard=True)[0]
+        kept = index.oldest_kept(evicted_at)
+        neighbors = [n for n in found if n.bucket >= kept]
+        if batch.keys:
+            sims = batch.vectors @ vector
+            close = np.flatnonzero(sims >= self._floor).tolist()
+            neighbors += [
+                Neighbor(batch.keys[i], float(sims[i]), batch.buckets[i])
+                for i in close
+                if batch.buckets[i] >= kept
+            ]
+        return sorted(neighbors, key=lambda n: -n.similarity)[:k]
 
     # -- the decision -----------------------------------------------------------------
 
@@ -201,7 +318,8 @@ class Sequencer:
             decision = known.deliveries[fingerprint]
             return self._out(enriched, decision, self._repair(enriched, known, decision), replayed=True)
 
-        clock = max(self.clock, event_time(enriched))
+        previous_clock = self.clock
+        clock = max(previous_clock, event_time(enriched))
         st.meta["clock"] = clock
         st.meta["high"] = float(max(seq, self._meta_int("high", -1)))
         index = self._index_for(enriched.dim) if enriched.dim else None
@@ -237,7 +355,9 @@ class Sequencer:
                 kind, duplicate_of, root_id = "exact", origin.root_id, origin.root_id
                 story = st.stories.get(origin.story_id)
             elif vector is not None and index is not None:
-                kind, duplicate_of, similarity, probability, story = self._compare(index, vector, text, clock)
+                kind, duplicate_of, similarity, probability, story = self._compare(
+                    index, vector, text, clock, seq, previous_clock
+                )
                 if duplicate_of is not None:
                     root_id = duplicate_of
 
@@ -273,8 +393,8 @@ class Sequencer:
             embedding=enriched.embedding if indexed else "",
             dim=enriched.dim if indexed else 0,
         )
-        if indexed and vector is not None and index is not None and seq > index.high_key:
-            index.add([seq], vector[None, :], at=clock)
+        if indexed and vector is not None and index is not None:
+            self._index_add(index, seq, vector, clock)
         st.hashes[enriched.content_hash] = f"{seq}|{root_id}"
         self._evict(clock, seq)
         return self._out(enriched, decision, story, replayed=False)
@@ -323,17 +443,36 @@ class Sequencer:
             )
             st.window[seq] = entry
             if index is not None and indexed:  # it was missing, so the rebuild could not add it
-                index.add([seq], entry.vector()[None, :], at=entry.at)
-        elif index is not None and entry.dim == index.dim and seq > index.high_key:
-            index.add([seq], entry.vector()[None, :], at=entry.at)
+                self._index_add(index, seq, entry.vector(), entry.at, always=True)
+        elif index is not None and entry.dim == index.dim:
+            self._index_add(index, seq, entry.vector(), entry.at)
         return story
 
+    def _index_add(
+        self, index: WindowIndex, seq: int, vector: npt.NDArray[np.float32], at: float, always: bool = False
+    ) -> None:
+        """Add to the index unless it holds ``seq`` already; in a batch, at the batch's end."""
+        batch = self._batch
+        if not always and (
+            seq <= index.high_key or (batch is not None and batch.keys and seq <= batch.keys[-1])
+        ):
+            return
+        if batch is not None:
+            batch.add(seq, vector, index.bucket_of(at), at)
+        else:
+            index.add([seq], vector[None, :], at=at)
+
     def _compare(
-        self, index: WindowIndex, vector: npt.NDArray[np.float32], text: str, clock: float
+        self,
+        index: WindowIndex,
+        vector: npt.NDArray[np.float32],
+        text: str,
+        clock: float,
+        seq: int,
+        previous_clock: float,
     ) -> tuple[DecisionKind, str | None, float | None, float | None, StoryState | None]:
         """Near-duplicate check against the nearest earlier articles, then the story to join."""
-        floor = min(self.dedup.candidate_similarity, self.stories.threshold)
-        neighbors = index.search(vector[None, :], self.dedup.candidates, min_similarity=floor)[0]
+        neighbors = self._neighbors(index, vector, seq, previous_clock)
         facts = extract_facts(text)
         story_candidates: list[tuple[float, StoryState | None]] = []
         stories: dict[str, StoryState | None] = {}
@@ -371,8 +510,9 @@ class Sequencer:
     def _facts_of(self, entry: WindowEntry) -> Facts:
         facts = self._facts.get(entry.seq)
         if facts is None:
-            if len(self._facts) > 50_000:
-                self._facts.clear()
+            if len(self._facts) >= FACTS_CACHE:  # forget the older half (insertion order)
+                for seq in list(itertools.islice(self._facts, FACTS_CACHE // 2)):
+                    del self._facts[seq]
             facts = self._facts[entry.seq] = extract_facts(entry.text)
         return facts
 
@@ -430,7 +570,7 @@ class Sequencer:
         """
         self._walk("low", clock - self.dedup.window, seq, self._slim)
         self._walk("low_ids", clock - max(self.dedup.id_window, self.dedup.window), seq, self._forget)
-        if self.index is not None:
+        if self.index is not None and self._batch is None:  # in a batch: at its end (searched up front)
             self.index.evict(clock)
 
     def _walk(self, cursor: str, horizon: float, seq: int, action: Callable[[WindowEntry], None]) -> None:
