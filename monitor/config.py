@@ -161,6 +161,14 @@ class EmbedConfig(Section):
     batch_wait: Duration = Field(0.5, description="Longest wait to fill a batch before encoding.")
     max_tokens: int = Field(256, ge=16, le=512, description="Token budget of title + lead text.")
     device: str = Field("cpu", description="torch device (`cpu`, `cuda`, ...).")
+    backend: Literal["torch", "openvino"] = Field(
+        "torch",
+        description=(
+            "Inference engine: `torch` (sentence-transformers as is) or `openvino` (the same "
+            "weights converted locally at load; vectors at cosine >= 0.9999 to torch's; the "
+            "gain depends on the CPU: ~2x on one machine, 1.03-1.15x on an AVX2-only EPYC)."
+        ),
+    )
 
 
 class DedupConfig(Section):
