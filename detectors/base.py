@@ -1,14 +1,34 @@
-"""What every detector kind shares: its YAML fields and the finding it returns."""
+"""What every detector kind shares: its YAML fields, the article it sees, its state and its finding.
+
+A kind is a ``DetectorSpec`` subclass (the YAML, validated) whose ``build``
+returns a ``Detector`` (the compiled logic). Detectors are pure: the engine
+hands them the article, a ``State`` of their own and the findings of the
+detectors they refer to; they return a ``Finding`` or ``None``. Nothing here
+knows about Kafka: the stage that runs the engine backs ``State`` with a
+changelog table, tests with a dict.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from detectors.text import FieldText
 from monitor.durations import Duration
+
+if TYPE_CHECKING:
+    from detectors.gazetteer import Gazetteer
+
+DecisionKind = Literal["first", "update", "exact", "near"]
+TextField = Literal["title", "summary", "content"]
+ALL_FIELDS: tuple[TextField, ...] = ("title", "summary", "content")
 
 
 class Severity(enum.StrEnum):
@@ -32,29 +52,140 @@ class DetectorSpec(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Unique detector id.")
     kind: str = Field(description="Detector kind, a key of the registry.")
-    description: str = Field("", description="What this detector watches for, for people.")
+    description: str = Field("", description="What this detector watches for, for people (alert title).")
     severity: Severity = Field(Severity.medium, description="Alert severity.")
-    cooldown: Duration = Field(0.0, description="Minimum time between alerts of one group.")
+    cooldown: Duration = Field(
+        0.0,
+        description="Minimum time between two alerts of one group; with `group_by` and 0: once per group.",
+    )
+    group_by: Literal["none", "story", "key"] = Field(
+        "none",
+        description=(
+            "Alert grouping: `story` (one story cannot flood subscribers), `key` (the kind's key: "
+            "a sequence's join key, a burst's window), `none` (each event alerts)."
+        ),
+    )
     labels: tuple[str, ...] = Field((), description="Free labels carried by alerts; routes select on them.")
     enabled: bool = Field(True, description="A disabled detector is validated but never evaluated.")
+    alert: bool = Field(
+        True, description="False: a building block other detectors refer to, never alerting itself."
+    )
+    alert_on: tuple[DecisionKind, ...] = Field(
+        ("first", "update"),
+        description="Dedup decisions that may alert (duplicates still feed stateful detectors).",
+    )
+
+    def requires(self) -> tuple[str, ...]:
+        """Ids of the detectors this one reads the findings of (evaluated before it)."""
+        return ()
+
+    def build(self, env: BuildEnv) -> Detector:
+        raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class ArticleText:
-    """The text fields a detector may look at, already extracted from the article."""
+@dataclass
+class BuildEnv:
+    """What a kind may need to compile: an encoder, shared entities, the gazetteer (built lazily)."""
 
+    encode: Callable[[list[str]], npt.NDArray[np.float32]] | None = None
+    entities: Mapping[str, Any] = field(default_factory=dict)  # id → detectors.entity.EntityDef
+    gazetteer_factory: Callable[[], Gazetteer] | None = None
+    _gazetteer: Gazetteer | None = None
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        if self._gazetteer is None:
+            if self.gazetteer_factory is None:
+                from detectors.gazetteer import Gazetteer
+
+                self._gazetteer = Gazetteer.shared()
+            else:
+                self._gazetteer = self.gazetteer_factory()
+        return self._gazetteer
+
+
+@dataclass
+class ArticleContext:
+    """An article as detectors see it: text, dedup decision, story, vector and event time."""
+
+    id: str = "a"
     title: str = ""
     summary: str = ""
     content: str = ""
+    revision: int = 0
+    source: str = ""
+    url: str = ""
+    at: float = 0.0  # event time, epoch seconds: published (never after fetched)
+    published_at: str = ""
+    decision: DecisionKind = "first"
+    duplicate_of: str | None = None
+    story_id: str = ""
+    story_title: str = ""
+    story_members: int = 1
+    story_sources: tuple[str, ...] = ()
+    new_story: bool = True
+    vector: npt.NDArray[np.float32] | None = None
+    cache: dict[str, Any] = field(default_factory=dict)  # per-article values detectors share
 
-    def field(self, name: str) -> str:
-        return str(getattr(self, name))
+    @cached_property
+    def fields(self) -> dict[str, FieldText]:
+        return {
+            "title": FieldText(self.title),
+            "summary": FieldText(self.summary),
+            "content": FieldText(self.content),
+        }
+
+    def text(self, names: tuple[TextField, ...] = ALL_FIELDS) -> dict[str, FieldText]:
+        return {name: self.fields[name] for name in names}
+
+    def ref(self) -> dict[str, Any]:
+        """The article as an alert lists it (see ``streams.records.ArticleRef``)."""
+        return {
+            "id": self.id,
+            "revision": self.revision,
+            "url": self.url,
+            "source": self.source,
+            "title": self.title,
+            "published_at": self.published_at,
+        }
 
 
 @dataclass(frozen=True)
 class Finding:
-    """A detector fired: what matched and why, for the alert's evidence."""
+    """A detector fired: the event's key (part of the alert id) and why, for the alert's evidence.
+
+    ``key`` scopes the event (the article, the pair of articles, the window),
+    so the same event always gets the same alert id and a later one a new id.
+    ``group`` is the kind's grouping key for ``group_by: key``. ``related``
+    lists the other articles the alert carries (``ArticleContext.ref``), such
+    as the first event of a sequence.
+    """
 
     detector_id: str
-    dedupe_key: str
+    key: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    group: str = ""
+    related: tuple[dict[str, Any], ...] = ()
+
+
+class State(Protocol):
+    """A detector's own key-value state (JSON values); the engine scopes keys and expires them."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any, ttl: float) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class Detector(Protocol):
+    spec: Any
+
+    def evaluate(
+        self, article: ArticleContext, state: State, found: Mapping[str, Finding]
+    ) -> Finding | None: ...
+
+
+def article_key(article: ArticleContext) -> str:
+    """Event key of a one-article finding: the report (a duplicate shares its original's)."""
+    return f"article:{article.duplicate_of or article.id}"

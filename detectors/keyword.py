@@ -1,48 +1,67 @@
-"""``kind: keyword`` — terms that must (not) appear in chosen text fields.
+"""``kind: keyword`` — a boolean query (AND/OR/NOT, phrases, NEAR/n, prefix*) over chosen fields.
 
-Matching is case- and accent-insensitive and respects word boundaries in any
-script (``\\b`` on Unicode word characters), so ``Kyiv`` does not match
-``Kyivstar`` and ``Київ`` matches in Cyrillic text.
+Write it as ``query:`` (the language of ``detectors.query``) or as the lists
+``any`` / ``all`` / ``none``; both compile to the same query. Matching is
+case- and accent-insensitive with word boundaries in any script: ``Kyiv`` does
+not match ``Kyivstar``, ``Київ`` matches in Cyrillic text. The evidence lists
+the matched terms and their character spans per field.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from detectors.base import ArticleText, DetectorSpec, Finding
-
-TextField = Literal["title", "summary", "content"]
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip accents: ``Zélensky`` → ``zelensky``; Cyrillic letters stay letters."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+from detectors.base import (
+    ALL_FIELDS,
+    ArticleContext,
+    BuildEnv,
+    DetectorSpec,
+    Finding,
+    State,
+    TextField,
+    article_key,
+)
+from detectors.query import Node, evaluate, parse, terms_query
 
 
 class KeywordSpec(DetectorSpec):
-    """Fires when any of ``any``, all of ``all`` and none of ``none`` appear in ``fields``."""
+    """Fires when the query matches the article's chosen fields."""
 
     kind: Literal["keyword"] = "keyword"
+    query: str | None = Field(
+        None, description='Boolean query, e.g. `("air raid" OR "air-raid") AND (Kyiv OR Київ)`.'
+    )
     any: tuple[str, ...] = Field((), description="At least one of these terms must appear.")
     all: tuple[str, ...] = Field((), description="Every one of these terms must appear.")
     none: tuple[str, ...] = Field((), description="None of these terms may appear.")
-    fields: tuple[TextField, ...] = Field(
-        ("title", "summary", "content"), description="Article fields searched."
-    )
+    fields: tuple[TextField, ...] = Field(ALL_FIELDS, description="Article fields searched.")
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse(value)  # QuerySyntaxError is a ValueError: reported at the `query` key
+        return value
 
     @model_validator(mode="after")
     def _needs_positive_terms(self) -> KeywordSpec:
-        if not self.any and not self.all:
-            raise ValueError("a keyword detector needs terms in `any` or `all`")
+        if self.query is None and not self.any and not self.all:
+            raise ValueError("a keyword detector needs a `query`, or terms in `any` or `all`")
+        if self.query is not None and (self.any or self.all or self.none):
+            raise ValueError("give either `query` or the lists `any`/`all`/`none`, not both")
         return self
 
-    def build(self) -> KeywordDetector:
+    @cached_property
+    def node(self) -> Node:
+        if self.query is not None:
+            return parse(self.query)
+        return terms_query(self.any, self.all, self.none)
+
+    def build(self, env: BuildEnv | None = None) -> KeywordDetector:
         return KeywordDetector(self)
 
 
@@ -51,35 +70,21 @@ class KeywordDetector:
 
     def __init__(self, spec: KeywordSpec) -> None:
         self.spec = spec
+        self.node = spec.node
 
-    @cached_property
-    def _patterns(self) -> dict[str, re.Pattern[str]]:
-        terms = {*self.spec.any, *self.spec.all, *self.spec.none}
-        return {t: re.compile(rf"(?<!\w){re.escape(fold(t))}(?!\w)") for t in terms}
-
-    def _matches(self, text: str) -> dict[str, list[tuple[int, int]]]:
-        found: dict[str, list[tuple[int, int]]] = {}
-        for term, pattern in self._patterns.items():
-            spans = [m.span() for m in pattern.finditer(text)]
-            if spans:
-                found[term] = spans
-        return found
-
-    def evaluate(self, article: ArticleText) -> Finding | None:
-        per_field = {f: self._matches(fold(article.field(f))) for f in self.spec.fields}
-        seen = {term for hits in per_field.values() for term in hits}
-        if self.spec.any and not seen.intersection(self.spec.any):
+    def evaluate(
+        self,
+        article: ArticleContext,
+        state: State | None = None,
+        found: Mapping[str, Finding] | None = None,
+    ) -> Finding | None:
+        match = evaluate(self.node, article.text(self.spec.fields))
+        if not match.matched:
             return None
-        if not seen.issuperset(self.spec.all) or seen.intersection(self.spec.none):
-            return None
-        matched = sorted(seen.intersection({*self.spec.any, *self.spec.all}))
-        spans = {
-            f: {t: s for t, s in hits.items() if t in matched}
-            for f, hits in per_field.items()
-            if any(t in matched for t in hits)
-        }
+        spans = {name: [[term, list(span)] for term, span in hits] for name, hits in match.spans.items()}
         return Finding(
             detector_id=self.spec.id,
-            dedupe_key="|".join(matched),
-            evidence={"matched_terms": matched, "spans": spans},
+            key=article_key(article),
+            group="|".join(match.terms),
+            evidence={"matched_terms": match.terms, "spans": spans},
         )

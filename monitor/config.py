@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from detectors.registry import KINDS, DetectorSpec
+from detectors.registry import KINDS, DetectorSpec, EntityDef, reference_problems
 from monitor.durations import Duration
 from monitor.errors import ConfigError
 from monitor.yamlsource import YamlDocument, format_path, load_yaml
@@ -372,6 +372,42 @@ else:  # a discriminated union of every registered kind's spec
     DetectorEntry = _detector_union()
 
 
+class DetectorsDocument(Section):
+    """A detectors document (`wirewatch detectors apply FILE`): entities and detectors, versioned.
+
+    The same two keys sit at the top of `wirewatch.yaml`, where they are the
+    detectors a worker starts with until a document is applied.
+    """
+
+    version: str | None = Field(
+        None, description="A label for this version; by default a hash of the document's content."
+    )
+    entities: tuple[EntityDef, ...] = Field((), description="Named entities detectors refer to by id.")
+    detectors: tuple[DetectorEntry, ...] = Field((), description="Detectors, each with a `kind:`.")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> DetectorsDocument:
+        _check_unique("detectors", [d.id for d in self.detectors])
+        return self
+
+    def content_version(self) -> str:
+        """``version`` if given, else a short hash of the detectors and entities."""
+        if self.version:
+            return self.version
+        import hashlib
+
+        body = self.model_dump_json(include={"entities", "detectors"})
+        return "sha256:" + hashlib.sha256(body.encode()).hexdigest()[:12]
+
+
+def _check_unique(section: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item_id in ids:
+        if item_id in seen:
+            raise ValueError(f"{section}: id {item_id!r} is used twice")
+        seen.add(item_id)
+
+
 class WirewatchConfig(Section):
     """The whole `wirewatch.yaml`."""
 
@@ -379,22 +415,20 @@ class WirewatchConfig(Section):
     feeds: tuple[FeedConfig, ...] = Field((), description="Feeds to poll.")
     polling: PollingConfig = Field(default_factory=PollingConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    entities: tuple[EntityDef, ...] = Field((), description="Named entities detectors refer to by id.")
     detectors: tuple[DetectorEntry, ...] = Field((), description="Detectors, each with a `kind:`.")
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> WirewatchConfig:
-        for section, ids in (
-            ("feeds", [f.id for f in self.feeds]),
-            ("detectors", [d.id for d in self.detectors]),
-        ):
-            seen: set[str] = set()
-            for item_id in ids:
-                if item_id in seen:
-                    raise ValueError(f"{section}: id {item_id!r} is used twice")
-                seen.add(item_id)
+        _check_unique("feeds", [f.id for f in self.feeds])
+        _check_unique("detectors", [d.id for d in self.detectors])
         return self
+
+    def detectors_document(self) -> DetectorsDocument:
+        """The detectors this file starts workers with."""
+        return DetectorsDocument(entities=self.entities, detectors=self.detectors)
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> WirewatchConfig:
@@ -417,10 +451,50 @@ def parse_config(
     data = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
         raise ConfigError(source, [f"{source}:1:1: the document must be a mapping of sections"])
+    return _validate(WirewatchConfig, doc)
+
+
+def parse_detectors(text: str, source: str = "<detectors>") -> DetectorsDocument:
+    """Validate a detectors document (``version``, ``entities``, ``detectors``); errors name key and line."""
+    doc = load_yaml(text, source, {})
+    if doc.problems:
+        raise ConfigError(source, [f"{source}:{p}" for p in doc.problems])
+    if doc.data is None or not isinstance(doc.data, dict):
+        raise ConfigError(source, [f"{source}:1:1: the document must be a mapping with `detectors:`"])
+    return _validate(DetectorsDocument, doc)
+
+
+def load_detectors(path: str | Path) -> DetectorsDocument:
+    """A detectors document from a file: either a detectors document or a whole `wirewatch.yaml`."""
+    path = Path(path)
     try:
-        return WirewatchConfig.model_validate(data)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from exc
+    doc = load_yaml(text, str(path), None)
+    if isinstance(doc.data, dict) and set(doc.data) - {"version", "entities", "detectors"}:
+        return parse_config(text, str(path)).detectors_document()
+    return parse_detectors(text, str(path))
+
+
+M = typing.TypeVar("M", WirewatchConfig, DetectorsDocument)
+
+
+def _validate(model: type[M], doc: YamlDocument) -> M:
+    """The model from the document, or a ``ConfigError`` with every problem at its key and line."""
+    data = {} if doc.data is None else doc.data
+    try:
+        result = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, describe_errors(exc, doc, WirewatchConfig)) from None
+        raise ConfigError(doc.source, describe_errors(exc, doc, model)) from None
+    problems = reference_problems(result.detectors, result.entities)
+    if problems:
+        lines = []
+        for path, message in problems:
+            line, col = doc.where(path) or (1, 1)
+            lines.append(f"{doc.source}:{line}:{col}: {format_path(path)}: {message}")
+        raise ConfigError(doc.source, lines)
+    return result
 
 
 def describe_errors(exc: ValidationError, doc: YamlDocument, model: type[BaseModel]) -> list[str]:
@@ -440,6 +514,16 @@ def describe_errors(exc: ValidationError, doc: YamlDocument, model: type[BaseMod
                 message += f"; allowed here: {', '.join(sorted(allowed))}"
         elif error["type"] == "missing":
             message = "required key is missing"
+        elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            tag = error.get("ctx", {}).get("discriminator", "'kind'").strip("'")
+            path = (*path, tag)
+            line, col = doc.where(path) or (line, col)
+            expected = error.get("ctx", {}).get("expected_tags") or ", ".join(map(repr, KINDS))
+            message = (
+                f"unknown {tag} {error.get('ctx', {}).get('tag')!r}; one of: {expected}"
+                if error["type"] == "union_tag_invalid"
+                else f"required key is missing (one of: {expected})"
+            )
         lines.append(f"{doc.source}:{line}:{col}: {format_path(path)}: {message}")
     return lines
 

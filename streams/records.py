@@ -347,12 +347,6 @@ class DeadLetter(WireRecord):
         )
 
 
-def alert_id(detector_id: str, dedupe_key: str) -> str:
-    """Same detector + same event key → same id, whichever worker and however often replayed."""
-    digest = hashlib.sha256(f"{detector_id}\x1f{dedupe_key}".encode()).hexdigest()
-    return f"{detector_id}:{digest[:24]}"
-
-
 def content_hash(*parts: str) -> str:
     """SHA-256 over whitespace- and case-normalized text parts."""
     normalized = "\x1f".join(" ".join(p.split()).casefold() for p in parts)

@@ -2,37 +2,70 @@
 
 from __future__ import annotations
 
-from detectors.base import ArticleText
+import re
+
+import pytest
+
+from detectors.base import ArticleContext
 from detectors.keyword import KeywordSpec
+from detectors.query import QuerySyntaxError, parse
 
 
 def detector(**fields: object):
-    return KeywordSpec.model_validate({"id": "d", "kind": "keyword", **fields}).build()
+    return KeywordSpec.model_validate({"id": "d", "kind": "keyword", **fields}).build(None)
 
 
 def test_fires_on_any_term_with_spans() -> None:
     finding = detector(any=["prisoners of war"]).evaluate(
-        ArticleText(title="Kremlin: exchange of 175 Prisoners of War on Wednesday")
+        ArticleContext(title="Kremlin: exchange of 175 Prisoners of War on Wednesday")
     )
     assert finding is not None
     assert finding.evidence["matched_terms"] == ["prisoners of war"]
-    assert finding.evidence["spans"]["title"]["prisoners of war"] == [(25, 41)]
+    assert finding.evidence["spans"]["title"] == [["prisoners of war", [25, 41]]]
 
 
 def test_accents_case_and_cyrillic_word_boundaries() -> None:
     d = detector(any=["Київ", "Zelensky"])
-    assert d.evaluate(ArticleText(title="Повітряна тривога у Київ сьогодні")) is not None
-    assert d.evaluate(ArticleText(title="ZÉLENSKY speaks")) is not None
-    assert d.evaluate(ArticleText(title="Київстар відновив зв'язок")) is None
+    assert d.evaluate(ArticleContext(title="Повітряна тривога у Київ сьогодні")) is not None
+    assert d.evaluate(ArticleContext(title="ZÉLENSKY speaks")) is not None
+    assert d.evaluate(ArticleContext(title="Київстар відновив зв'язок")) is None
 
 
 def test_all_and_none() -> None:
     d = detector(all=["ceasefire", "energy"], none=["football"])
-    assert d.evaluate(ArticleText(summary="Ceasefire on energy infrastructure agreed")) is not None
-    assert d.evaluate(ArticleText(summary="Ceasefire talks continue")) is None
-    assert d.evaluate(ArticleText(summary="Ceasefire energy football")) is None
+    assert d.evaluate(ArticleContext(summary="Ceasefire on energy infrastructure agreed")) is not None
+    assert d.evaluate(ArticleContext(summary="Ceasefire talks continue")) is None
+    assert d.evaluate(ArticleContext(summary="Ceasefire energy football")) is None
 
 
 def test_only_chosen_fields_are_searched() -> None:
     d = detector(any=["ceasefire"], fields=["title"])
-    assert d.evaluate(ArticleText(title="Talks", summary="ceasefire")) is None
+    assert d.evaluate(ArticleContext(title="Talks", summary="ceasefire")) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "the query is empty"),
+        ("(ceasefire OR truce", "')' is missing at the end"),
+        ("ceasefire OR", "a word, a phrase or '(' is missing at the end"),
+        ("AND ceasefire", "a word or phrase is expected, not 'AND', at character 1"),
+        ("(a AND b) NEAR/3 c", "NEAR joins words, phrases or (a OR b ...) groups"),
+        ('"—"', "has no letters or digits"),
+    ],
+)
+def test_query_errors_say_where(query: str, message: str) -> None:
+    with pytest.raises(QuerySyntaxError, match=re.escape(message)):
+        parse(query)
+
+
+def test_chinese_terms_match_without_spaces() -> None:
+    d = detector(query="停火 AND 能源")
+    assert d.evaluate(ArticleContext(title="俄罗斯同意停止打击能源设施，但拒绝全面停火")) is not None
+    assert d.evaluate(ArticleContext(title="俄罗斯拒绝全面停火")) is None
+
+
+def test_near_counts_words_between_either_order() -> None:
+    d = detector(query="prisoners NEAR/2 exchange")
+    assert d.evaluate(ArticleContext(title="prisoners of war exchange")) is not None  # 2 words between
+    assert d.evaluate(ArticleContext(title="exchange of all the prisoners")) is None  # 3 words between

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from detectors.base import Severity
+from detectors.engine import alert_id
 from monitor.errors import RecordDecodeError
 from streams.records import (
     Alert,
     Article,
     ArticleRef,
     EnrichedArticle,
-    alert_id,
     alert_json_schema,
     alert_json_schema_text,
     content_hash,

@@ -1,0 +1,145 @@
+"""The detectors of a document, run on each article: findings, grouping, cooldowns, alert ids.
+
+Detectors run in dependency order (a sequence after its two events, a
+composition after its parts), each once per article whatever refers to it.
+A finding becomes an alert when its detector alerts, the article's dedup
+decision is one it alerts on, the same alert id has not fired before, and its
+group is not cooling down. All of that is decided on the state store with
+event time, so the same stream gives the same alerts, in any worker, after
+any restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from detectors.base import ArticleContext, BuildEnv, Detector, DetectorSpec, Finding
+from detectors.state import DetectorState, Expiring, Store
+
+log = logging.getLogger(__name__)
+
+FIRED_MEMORY = 30 * 86400.0  # how long an alert id is remembered as sent
+
+
+def alert_id(detector_id: str, key: str) -> str:
+    """Same detector + same event key → same id, whichever worker and however often replayed."""
+    digest = hashlib.sha256(f"{detector_id}\x1f{key}".encode()).hexdigest()
+    return f"{detector_id}:{digest[:24]}"
+
+
+@dataclass(frozen=True)
+class Firing:
+    """An alert to send: the detector, its finding and the alert's deterministic id."""
+
+    spec: DetectorSpec
+    finding: Finding
+    alert_id: str
+
+
+@dataclass
+class Outcome:
+    """What one article did: alerts to send, findings held back (and why), detectors that failed."""
+
+    firings: list[Firing] = field(default_factory=list)
+    found: dict[str, Finding] = field(default_factory=dict)
+    held: list[tuple[str, str]] = field(default_factory=list)  # (detector id, reason)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (detector id, error)
+
+
+def dependency_order(specs: list[DetectorSpec]) -> list[DetectorSpec]:
+    """Specs with every detector after the ones it requires (references are checked before)."""
+    by_id = {s.id: s for s in specs}
+    ordered: list[DetectorSpec] = []
+    done: set[str] = set()
+
+    def visit(spec: DetectorSpec) -> None:
+        if spec.id in done:
+            return
+        done.add(spec.id)
+        for dep in spec.requires():
+            if dep in by_id:
+                visit(by_id[dep])
+        ordered.append(spec)
+
+    for spec in specs:
+        visit(spec)
+    return ordered
+
+
+class Engine:
+    """Compiled detectors of one document version."""
+
+    def __init__(
+        self,
+        specs: list[DetectorSpec],
+        entities: dict[str, Any] | None = None,
+        version: str = "",
+        encode: Callable[[list[str]], npt.NDArray[np.float32]] | None = None,
+        env: BuildEnv | None = None,
+    ) -> None:
+        self.version = version
+        self.env = env or BuildEnv(encode=encode, entities=entities or {})
+        enabled = [s for s in specs if s.enabled]
+        self.detectors: list[Detector] = [s.build(self.env) for s in dependency_order(enabled)]
+
+    @property
+    def specs(self) -> list[DetectorSpec]:
+        return [d.spec for d in self.detectors]
+
+    def evaluate(self, article: ArticleContext, store: Store) -> Outcome:
+        """Run every detector on the article; state changes go to ``store``."""
+        expiring = Expiring(store)
+        expiring.advance(article.at)
+        outcome = Outcome()
+        for detector in self.detectors:
+            spec = detector.spec
+            try:
+                finding = detector.evaluate(
+                    article, DetectorState(expiring, spec.id, article.at), outcome.found
+                )
+            except Exception as exc:  # a detector bug must not stop the others, nor the stage
+                log.exception("detector %s failed on article %s", spec.id, article.id)
+                outcome.errors.append((spec.id, f"{type(exc).__name__}: {exc}"))
+                continue
+            if finding is not None:
+                outcome.found[spec.id] = finding
+                self._decide(spec, finding, article, expiring, outcome)
+        return outcome
+
+    def _decide(
+        self,
+        spec: DetectorSpec,
+        finding: Finding,
+        article: ArticleContext,
+        expiring: Expiring,
+        outcome: Outcome,
+    ) -> None:
+        if not spec.alert:
+            return
+        if article.decision not in spec.alert_on:
+            outcome.held.append((spec.id, f"decision {article.decision}"))
+            return
+        aid = alert_id(spec.id, finding.key)
+        if expiring.get(f"fired/{aid}") is not None:
+            outcome.held.append((spec.id, "already alerted"))
+            return
+        group = {"none": "", "story": article.story_id, "key": finding.group}[spec.group_by]
+        group_key = f"group/{spec.id}/{group}"
+        last = expiring.get(group_key)
+        if last is not None:
+            once = spec.cooldown == 0 and spec.group_by != "none"
+            if once or abs(article.at - last) < spec.cooldown:
+                outcome.held.append((spec.id, f"group {group or spec.id} cooling down"))
+                return
+        at = max(article.at, expiring.clock)
+        expiring.set(f"fired/{aid}", True, at + max(FIRED_MEMORY, spec.cooldown))
+        if spec.cooldown > 0 or spec.group_by != "none":
+            expiring.set(group_key, article.at, at + (spec.cooldown or FIRED_MEMORY))
+        outcome.firings.append(Firing(spec, finding, aid))

