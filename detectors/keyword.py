@@ -9,6 +9,7 @@ the matched terms and their character spans per field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Literal
@@ -39,6 +40,23 @@ class KeywordSpec(DetectorSpec):
     all: tuple[str, ...] = Field((), description="Every one of these terms must appear.")
     none: tuple[str, ...] = Field((), description="None of these terms may appear.")
     fields: tuple[TextField, ...] = Field(ALL_FIELDS, description="Article fields searched.")
+    capture: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Values to extract into the evidence: name → regular expression (case-insensitive) "
+            "whose first group is the value, e.g. `prisoners: '(\\d[\\d,]*) (?:prisoners|POWs)'`."
+        ),
+    )
+
+    @field_validator("capture")
+    @classmethod
+    def _compiles(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"capture {name!r}: {exc}") from None
+        return value
 
     @field_validator("query")
     @classmethod
@@ -71,6 +89,17 @@ class KeywordDetector:
     def __init__(self, spec: KeywordSpec) -> None:
         self.spec = spec
         self.node = spec.node
+        self.captures = {name: re.compile(p, re.IGNORECASE) for name, p in spec.capture.items()}
+
+    def _captured(self, article: ArticleContext) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, pattern in self.captures.items():
+            for field in self.spec.fields:
+                m = pattern.search(article.fields[field].text)
+                if m:
+                    values[name] = m.group(1) if m.groups() else m.group()
+                    break
+        return values
 
     def evaluate(
         self,
@@ -86,5 +115,9 @@ class KeywordDetector:
             detector_id=self.spec.id,
             key=article_key(article),
             group="|".join(match.terms),
-            evidence={"matched_terms": match.terms, "spans": spans},
+            evidence={
+                "matched_terms": match.terms,
+                "spans": spans,
+                **({"captured": captured} if (captured := self._captured(article)) else {}),
+            },
         )

@@ -29,6 +29,9 @@ class Store(Protocol):
 class MemoryStore(dict[str, Any]):
     """A dict is a store (tests, dry runs)."""
 
+    def pop(self, key: str, default: Any = None, /) -> Any:
+        return super().pop(key, default)
+
 
 class Expiring:
     """The store with expiry: ``get``/``set``/``delete`` of values that vanish after their ttl."""

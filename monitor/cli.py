@@ -20,6 +20,7 @@ from rich.logging import RichHandler
 
 from monitor.broker import KafkaDistribution, LocalBroker
 from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config
+from monitor.detectors_cli import detectors_app
 from monitor.errors import BrokerError, ConfigError, TopicError, WirewatchError
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG, EXIT_KAFKA = 1, 2, 3, 4
@@ -43,6 +44,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(detectors_app, name="detectors")
 
 ConfigOption = Annotated[
     Path | None,

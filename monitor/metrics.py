@@ -137,6 +137,42 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=r,
         )
+        self.detector_matches = Counter(
+            "wirewatch_detector_matches_total",
+            "Articles a detector matched (alerting or not), by detector.",
+            ["detector"],
+            registry=r,
+        )
+        self.detector_held = Counter(
+            "wirewatch_detector_held_total",
+            "Matches that did not alert, by detector and reason (duplicate, already alerted, cooling down).",
+            ["detector", "reason"],
+            registry=r,
+        )
+        self.detector_errors = Counter(
+            "wirewatch_detector_errors_total",
+            "Detector evaluations that raised (the article and the other detectors went on).",
+            ["detector"],
+            registry=r,
+        )
+        self.alerts = Counter(
+            "wirewatch_alerts_total",
+            "Alerts sent, by detector and severity (replays re-sending a stored alert not counted).",
+            ["detector", "severity"],
+            registry=r,
+        )
+        self.detect_duration = Histogram(
+            "wirewatch_detect_batch_duration_seconds",
+            "Time to run every detector on one sequencer batch.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.detectors_version = Gauge(
+            "wirewatch_detectors_info",
+            "The detectors document in force (value 1), by version.",
+            ["version"],
+            registry=r,
+        )
         self.deadletters = Counter(
             "wirewatch_deadletter_messages_total",
             "Messages sent to the dead-letter topic, by stage.",

@@ -3,8 +3,9 @@
 Every enriched article gets a decision (first, update, exact or near
 duplicate) and a story from ``streams.dedup.sequencer.Sequencer``, whose state
 lives in five changelog-backed tables (articles, hashes, window, stories,
-meta; one partition each). The result goes to the sequenced topic; the
-detect stage will run right here, on the same ordered stream.
+meta; one partition each). The result goes to the sequenced topic, and the
+detectors run right here, on the same ordered stream (``streams.agents.detect``);
+their alerts go to the alerts topic.
 
 Restarts are fast: with ``dedup.store: rocksdb`` the tables persist in the
 worker's data directory and recovery reads only the changelog tail, and the
@@ -25,16 +26,17 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from monitor.errors import RecordDecodeError
+from streams.agents.detect import attach as attach_detect
 from streams.app import StageContext
 from streams.batching import as_current_event, micro_batches
 from streams.deadletter import dead_letter
 from streams.dedup.sequencer import Sequencer, SequencerState
 from streams.records import ArticleState, EnrichedArticle, StoryState, WindowEntry, WireRecord
+from streams.tableviews import BufferedView, TableView
 
 log = logging.getLogger(__name__)
 STAGE = "dedup"
@@ -42,88 +44,6 @@ STAGE = "dedup"
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R", bound=WireRecord)
-
-
-class TableView(Generic[K, V]):
-    """A Faust table of bytes seen as a typed store; an unreadable value counts as absent."""
-
-    def __init__(
-        self,
-        table: Any,
-        encode_key: Callable[[K], bytes],
-        encode: Callable[[V], bytes],
-        decode: Callable[[bytes], V],
-    ) -> None:
-        self.table, self._key, self._encode, self._decode = table, encode_key, encode, decode
-        # reads go to the table's store: one lookup (the table's own ``get`` asks twice: in? then get)
-        self._store = getattr(table, "data", table)
-
-    def get(self, key: K, /) -> V | None:
-        raw = self._store.get(self._key(key))
-        if raw is None:
-            return None
-        try:
-            return self._decode(raw)
-        except (RecordDecodeError, ValueError) as exc:
-            log.warning("%s: unreadable entry for %r ignored: %s", self.table.name, key, exc)
-            return None
-
-    def __setitem__(self, key: K, value: V, /) -> None:
-        self.table[self._key(key)] = self._encode(value)
-
-    def pop(self, key: K, default: None = None, /) -> V | None:
-        self.table.pop(self._key(key), None)
-        return default
-
-
-class BufferedView(Generic[K, V]):
-    """A table view that holds a batch's writes and the values it read, and writes once per key.
-
-    The sequencer rewrites a popular story several times per batch and reads
-    the same window entries again and again; every table write is a changelog
-    message. Writes wait in ``pending`` until ``flush`` (end of the batch, before
-    its offsets are acknowledged), so each changed key costs one message per
-    batch; decoded values are kept (up to ``cache_size``) so a hot key is decoded
-    once. The stage is the tables' only writer, so the cache cannot go stale.
-    """
-
-    def __init__(self, view: TableView[K, V], cache_size: int = 50_000) -> None:
-        self.view = view
-        self.cache_size = cache_size
-        self._cache: dict[K, V | None] = {}
-        self._pending: dict[K, V | None] = {}
-
-    def get(self, key: K, /) -> V | None:
-        if key in self._cache:
-            return self._cache[key]
-        value = self.view.get(key)
-        self._remember(key, value)
-        return value
-
-    def __setitem__(self, key: K, value: V, /) -> None:
-        self._pending[key] = value
-        self._remember(key, value)
-
-    def pop(self, key: K, default: None = None, /) -> V | None:
-        self._pending[key] = None
-        self._remember(key, None)
-        return default
-
-    def _remember(self, key: K, value: V | None) -> None:
-        if len(self._cache) >= self.cache_size:
-            self._cache.clear()  # cheap and rare; the hot keys come back at once
-        self._cache[key] = value
-
-    def flush(self) -> int:
-        """Write the batch's changes to the table; returns how many keys were written."""
-        for key, value in self._pending.items():
-            if value is None:
-                self.view.pop(key)
-            else:
-                self.view[key] = value
-        written = len(self._pending)
-        self._pending.clear()
-        return written
 
 
 class CachedMeta:
@@ -298,8 +218,16 @@ def register(ctx: StageContext) -> None:
     runtime = DedupRuntime(ctx, tables)
     threads = os.cpu_count() or 1
     ctx.services["dedup"] = runtime
+    detect = attach_detect(
+        ctx,
+        store("detector-state"),
+        rocksdb_options(settings.store_memory_mb * 2**20 // len(names))
+        if settings.store == "rocksdb"
+        else None,
+    )
     source = ctx.raw_topic(ctx.topics.articles_enriched)
     sink = ctx.raw_topic(ctx.topics.articles_sequenced)
+    alerts_topic = ctx.raw_topic(ctx.topics.alerts)
     deadletters = ctx.raw_topic(ctx.topics.deadletter)
     metrics = ctx.metrics
 
@@ -326,6 +254,7 @@ def register(ctx: StageContext) -> None:
         if not items:
             return
         started = time.perf_counter()
+        detect_time = 0.0
         # the batch's index search runs on all cores, off the event loop (usearch releases the GIL)
         await asyncio.get_running_loop().run_in_executor(
             runtime.executor, sequencer.begin_batch, [(e, m.offset) for e, m in items], threads
@@ -341,9 +270,20 @@ def register(ctx: StageContext) -> None:
                     continue
                 count(out)
                 await sink.send(key=out.article.id.encode(), value=out.encode())
+                detect_started = time.perf_counter()
+                try:
+                    alerts = detect.run(out, enriched)
+                except Exception:  # the article is sequenced; a detection bug must not stop the stage
+                    log.exception("detect: failed on %s@%d", message.topic, message.offset)
+                    metrics.detector_errors.labels("(stage)").inc()
+                    alerts = []
+                detect_time += time.perf_counter() - detect_started
+                for alert in alerts:
+                    await alerts_topic.send(key=alert.id.encode(), value=alert.encode())
         finally:
             sequencer.end_batch()
-            metrics.dedup_table_writes.inc(runtime.flush())
+            metrics.dedup_table_writes.inc(runtime.flush() + detect.flush())
+        metrics.detect_duration.observe(detect_time)
         metrics.dedup_batch_duration.observe(time.perf_counter() - started)
         metrics.dedup_batch_size.observe(len(items))
         runtime.update_gauges()
@@ -373,3 +313,4 @@ def register(ctx: StageContext) -> None:
             async with runtime.lock:
                 await runtime.maybe_snapshot(force=True)
                 runtime.sequencer = None  # another worker may sequence meanwhile: rebuild on return
+                detect.reset()  # and its detector state may change meanwhile: read it afresh

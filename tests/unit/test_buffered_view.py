@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.agents.dedup import BufferedView, TableView
+from streams.tableviews import BufferedView, TableView
 
 
 class CountingTable(dict[bytes, bytes]):

@@ -1,0 +1,193 @@
+"""Detect stage: the detectors run on every sequenced article, inside the sequencer's ordered stream.
+
+Stateful detectors (sequence, novelty, burst, cooldowns) need every article
+in one place and in one order, so detection is not an agent of its own: the
+dedup agent hands each batch's sequenced articles here, on the enriched
+topic's single partition, and the detectors' state lives in one
+changelog-backed table (``detector-state``, one partition) written once per
+changed key per batch, like the sequencer's.
+
+At-least-once without duplicate alerts: an alert's id is the hash of its
+detector and event key, so a re-run yields the same id; the engine remembers
+alert ids it sent, so an update of an alerted article does not alert again;
+and the alerts an article caused are stored with it, so a redelivered
+article (``replayed``) gets exactly those alerts re-sent (same ids) without
+running the detectors twice over its state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from detectors.base import ArticleContext
+from detectors.engine import FIRED_MEMORY, Engine, Firing
+from detectors.state import Expiring
+from monitor.config import DetectorsDocument
+from streams.app import StageContext
+from streams.records import Alert, ArticleRef, EnrichedArticle, SequencedArticle
+from streams.tableviews import BufferedView, TableView
+
+log = logging.getLogger(__name__)
+
+
+def article_context(out: SequencedArticle, enriched: EnrichedArticle | None) -> ArticleContext:
+    """The sequenced article as detectors see it (event time: published, never after fetched)."""
+    article = out.article
+    published = min(article.published_at, article.fetched_at)
+    vector = enriched.vector() if enriched is not None and enriched.dim else None
+    return ArticleContext(
+        id=article.id,
+        revision=out.decision.revision,
+        title=article.title,
+        summary=article.summary,
+        content=article.content,
+        source=article.source,
+        url=article.url,
+        at=published.timestamp(),
+        published_at=published.isoformat(),
+        decision=out.decision.kind,
+        duplicate_of=out.decision.duplicate_of,
+        story_id=out.story.id,
+        story_title=out.story.title,
+        story_members=out.story.members,
+        story_sources=out.story.sources,
+        new_story=out.decision.new_story,
+        vector=vector,
+    )
+
+
+def build_engine(document: DetectorsDocument, encode: Any = None) -> Engine:
+    return Engine(
+        list(document.detectors),
+        {e.id: e for e in document.entities},
+        version=document.content_version(),
+        encode=encode,
+    )
+
+
+def alert_record(firing: Firing, article: ArticleContext, version: str) -> Alert:
+    spec, finding = firing.spec, firing.finding
+    refs = [ArticleRef.model_validate(r) for r in (*finding.related, article.ref())]
+    refs.sort(key=lambda r: r.published_at)
+    return Alert(
+        id=firing.alert_id,
+        detector_id=spec.id,
+        detector_kind=spec.kind,
+        severity=spec.severity,
+        title=f"{spec.description or spec.id}: {article.title}",
+        summary=article.summary[:500],
+        fired_at=datetime.now(UTC),
+        articles=tuple(refs),
+        evidence={
+            **finding.evidence,
+            "story": {
+                "id": article.story_id,
+                "title": article.story_title,
+                "members": article.story_members,
+                "sources": list(article.story_sources),
+            },
+            "config_version": version,
+        },
+        story_id=article.story_id,
+        labels=spec.labels,
+        config_version=version,
+    )
+
+
+class DetectStage:
+    """The engine in force and its state table, driven by the dedup agent batch by batch."""
+
+    def __init__(self, ctx: StageContext, table: Any, engine: Engine) -> None:
+        self.ctx = ctx
+        self.engine = engine
+        self.table = table
+        self.view = self._view()
+        ctx.metrics.detectors_version.labels(engine.version).set(1)
+
+    def _view(self) -> BufferedView[str, Any]:
+        encode = lambda v: json.dumps(v, separators=(",", ":")).encode()  # noqa: E731
+        return BufferedView(TableView(self.table, str.encode, encode, json.loads), cache_size=20_000)
+
+    def reset(self) -> None:
+        """Forget cached state (after a revocation another worker may have written the table)."""
+        self.view = self._view()
+
+    def use(self, engine: Engine) -> None:
+        """Switch to another document's detectors (state of detectors kept by id)."""
+        self.ctx.metrics.detectors_version.clear()
+        self.ctx.metrics.detectors_version.labels(engine.version).set(1)
+        self.engine = engine
+
+    def run(self, out: SequencedArticle, enriched: EnrichedArticle | None) -> list[Alert]:
+        """Alerts for one sequenced article (stored with it, for a redelivery)."""
+        replay_key = f"alerts/{out.article.id}/{out.decision.revision}"
+        expiring = Expiring(self.view)
+        if out.replayed:
+            stored = expiring.get(replay_key) or []
+            return [Alert.model_validate(a) for a in stored]
+        metrics = self.ctx.metrics
+        article = article_context(out, enriched)
+        outcome = self.engine.evaluate(article, self.view)
+        for detector_id in outcome.found:
+            metrics.detector_matches.labels(detector_id).inc()
+        for detector_id, reason in outcome.held:
+            metrics.detector_held.labels(detector_id, reason.split(" ")[0]).inc()
+        for detector_id, _ in outcome.errors:
+            metrics.detector_errors.labels(detector_id).inc()
+        alerts = [alert_record(f, article, self.engine.version) for f in outcome.firings]
+        if alerts:
+            expiring.set(
+                replay_key,
+                [a.model_dump(mode="json") for a in alerts],
+                max(article.at, expiring.clock) + FIRED_MEMORY,
+            )
+            for alert in alerts:
+                metrics.alerts.labels(alert.detector_id, alert.severity.value).inc()
+        return alerts
+
+    def flush(self) -> int:
+        return self.view.flush()
+
+
+def attach(ctx: StageContext, store: str, options: dict[str, int] | None) -> DetectStage:
+    """The detect stage for the dedup agent: its state table and the configured detectors."""
+    table = ctx.app.Table(
+        "detector-state",
+        default=None,
+        partitions=1,  # the enriched topic's single partition: every article, one order
+        key_type=bytes,
+        value_type=bytes,
+        store=store,
+        options=options,
+    )
+    document = ctx.config.detectors_document()
+    started = time.monotonic()
+    engine = build_engine(document, encoder(ctx) if needs_model(document) else None)
+    log.info(
+        "detect: %d detectors (version %s) ready in %.1fs",
+        len(engine.detectors),
+        engine.version,
+        time.monotonic() - started,
+    )
+    stage = DetectStage(ctx, table, engine)
+    ctx.services["detect"] = stage
+    return stage
+
+
+def needs_model(document: DetectorsDocument) -> bool:
+    return any(d.kind == "semantic" and d.enabled for d in document.detectors)
+
+
+def encoder(ctx: StageContext) -> Any:
+    """The worker's embedding model, for the examples of semantic detectors (loaded once)."""
+    embedder = ctx.services.get("embedder")
+    if embedder is None:
+        from streams.embedder import Embedder
+
+        embedder = Embedder(ctx.config.pipeline.embed)
+        ctx.services["embedder"] = embedder
+    return embedder.encode
