@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from monitor.broker import KafkaDistribution, LocalBroker
-from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config
+from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config, load_detectors
 from monitor.detectors_cli import detectors_app
 from monitor.errors import BrokerError, ConfigError, TopicError, WirewatchError
 
@@ -310,6 +310,53 @@ def feeds_export(
 
 
 # ---------------------------------------------------------------- schema
+
+
+# ---------------------------------------------------------------- detectors (on Kafka)
+
+
+@detectors_app.command("apply")
+def detectors_apply(
+    file: Annotated[Path, typer.Argument(help="Detectors document (or a wirewatch.yaml) to put in force.")],
+    config_file: ConfigOption = None,
+) -> None:
+    """Validate a detectors document and publish it to the control topic; workers switch without a restart.
+
+    Nothing is published unless the whole document validates (errors name the key and line).
+    """
+    from streams.admin import ensure_topics
+    from streams.control import publish_detectors
+
+    with _errors():
+        document = load_detectors(file)
+        config = _load(config_file, required=False)
+
+        async def go() -> str:
+            await ensure_topics(config.kafka)
+            release = await publish_detectors(config, document, file.name)
+            return release.version
+
+        version = asyncio.run(go())
+    out.print(f"applied {file} as version {version}: {len(document.detectors)} detectors", highlight=False)
+
+
+@detectors_app.command("current")
+def detectors_current(config_file: ConfigOption = None) -> None:
+    """The detectors release in force on the control topic."""
+    from streams.control import current_release
+
+    with _errors():
+        config = _load(config_file, required=False)
+        release = asyncio.run(current_release(config))
+    if release is None:
+        out.print("no release applied: workers use the detectors of their own config", highlight=False)
+        return
+    ids = [d.get("id") for d in release.document.get("detectors", [])]
+    out.print(
+        f"version {release.version}, applied {release.published_at:%Y-%m-%d %H:%M:%S %Z} from "
+        f"{release.source or '?'}: {', '.join(map(str, ids))}",
+        highlight=False,
+    )
 
 
 @schema_app.command("alert")

@@ -477,6 +477,12 @@ def load_detectors(path: str | Path) -> DetectorsDocument:
     return parse_detectors(text, str(path))
 
 
+def detectors_from_data(data: Any, source: str) -> DetectorsDocument:
+    """A detectors document from already parsed data (the control topic): the same checks as a file."""
+    doc = YamlDocument(source=source, data=data)
+    return _validate(DetectorsDocument, doc)
+
+
 M = typing.TypeVar("M", WirewatchConfig, DetectorsDocument)
 
 

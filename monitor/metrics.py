@@ -167,6 +167,11 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=r,
         )
+        self.detectors_rejected = Counter(
+            "wirewatch_detectors_rejected_total",
+            "Detectors releases on the control topic this worker refused (invalid, or failed to build).",
+            registry=r,
+        )
         self.detectors_version = Gauge(
             "wirewatch_detectors_info",
             "The detectors document in force (value 1), by version.",

@@ -309,6 +309,19 @@ class Alert(WireRecord):
     config_version: str | None = Field(None, description="Version of the detectors document in force.")
 
 
+class DetectorsRelease(WireRecord):
+    """A detectors document as published on the control topic (key ``detectors``, compacted).
+
+    ``document`` is the validated document (``monitor.config.DetectorsDocument``)
+    as JSON; workers validate it again before switching to it.
+    """
+
+    version: str = Field(description="The document's `version`, or a hash of its content.")
+    published_at: AwareDatetime
+    source: str = Field("", description="Where it came from (the file name given to `apply`).")
+    document: dict[str, Any] = Field(description="`entities` and `detectors`, as in the YAML.")
+
+
 class DeadLetter(WireRecord):
     """A message a stage could not process, with the original bytes and the error."""
 

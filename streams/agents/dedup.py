@@ -244,6 +244,7 @@ def register(ctx: StageContext) -> None:
 
     async def process(events: list[Any]) -> None:
         sequencer = await runtime.ready(events[0].message.offset)
+        await detect.ready()
         items: list[tuple[EnrichedArticle, Any]] = []
         for event in events:
             try:

@@ -17,6 +17,7 @@ running the detectors twice over its state.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ from detectors.engine import FIRED_MEMORY, Engine, Firing
 from detectors.state import Expiring
 from monitor.config import DetectorsDocument
 from streams.app import StageContext
+from streams.control import DetectorsFollower
 from streams.records import Alert, ArticleRef, EnrichedArticle, SequencedArticle
 from streams.tableviews import BufferedView, TableView
 
@@ -106,6 +108,7 @@ class DetectStage:
         self.engine = engine
         self.table = table
         self.view = self._view()
+        self.releases: Releases | None = None
         ctx.metrics.detectors_version.labels(engine.version).set(1)
 
     def _view(self) -> BufferedView[str, Any]:
@@ -152,6 +155,51 @@ class DetectStage:
     def flush(self) -> int:
         return self.view.flush()
 
+    async def ready(self) -> None:
+        """Before the first article: the latest detectors release is in force."""
+        if self.releases is not None:
+            await self.releases.ready()
+
+
+class Releases:
+    """Follows the control topic and switches the stage to each valid detectors release."""
+
+    def __init__(self, ctx: StageContext, stage: DetectStage) -> None:
+        self.ctx = ctx
+        self.stage = stage
+        self.follower = DetectorsFollower(ctx.config, self.switch, self.rejected)
+
+    async def switch(self, document: DetectorsDocument | None) -> None:
+        document = document or self.ctx.config.detectors_document()
+        if document.content_version() == self.stage.engine.version:
+            return
+
+        def build(document: DetectorsDocument = document) -> Engine:  # the model, gazetteer, examples: slow
+            return build_engine(document, encoder(self.ctx) if needs_model(document) else None)
+
+        engine = await asyncio.get_running_loop().run_in_executor(None, build)
+        self.stage.use(engine)
+        log.info(
+            "detect: switched to detectors version %s (%d detectors)", engine.version, len(engine.detectors)
+        )
+
+    def rejected(self, reason: str) -> None:
+        self.ctx.metrics.detectors_rejected.inc()
+
+    async def ready(self, within: float = 60.0) -> None:
+        """Wait (once, at start) until the control topic has been read to its end."""
+        if self.follower.caught_up.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.follower.caught_up.wait(), within)
+        except TimeoutError:
+            log.warning(
+                "detect: the control topic was not read within %.0fs; going on with version %s",
+                within,
+                self.stage.engine.version,
+            )
+            self.follower.caught_up.set()
+
 
 def attach(ctx: StageContext, store: str, options: dict[str, int] | None) -> DetectStage:
     """The detect stage for the dedup agent: its state table and the configured detectors."""
@@ -174,7 +222,14 @@ def attach(ctx: StageContext, store: str, options: dict[str, int] | None) -> Det
         time.monotonic() - started,
     )
     stage = DetectStage(ctx, table, engine)
+    stage.releases = Releases(ctx, stage)
     ctx.services["detect"] = stage
+
+    @ctx.app.task  # type: ignore[untyped-decorator]
+    async def follow_control_topic() -> None:
+        assert stage.releases is not None
+        await stage.releases.follower.run()
+
     return stage
 
 

@@ -5,6 +5,9 @@ redelivered stream that brings back the same alerts (same ids, same records), ne
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,3 +142,63 @@ async def test_seed_events_alert_exactly_once_and_a_redelivery_adds_nothing(
     assert {a.id for a in again} == set(by_id)
     for alert in again:
         assert alert == by_id[alert.id], "a re-sent alert is the stored record, not a new one"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+async def test_an_applied_document_takes_over_without_a_restart_and_a_bad_one_is_refused(
+    wirewatch_config, worker_factory, tmp_path
+) -> None:
+    config = wirewatch_config(
+        worker={"stages": ["dedup"]},
+        detectors=[{"id": "ceasefire", "kind": "keyword", "any": ["ceasefire"]}],
+    )
+    topics = Topics(config.kafka.topic_prefix)
+    worker = worker_factory(config)
+
+    async def send(*articles: Article) -> None:
+        now = datetime.now(UTC)
+        records = [EnrichedArticle.of(a, None, "none", now, skipped_reason="no vectors") for a in articles]
+        await produce(
+            config, topics.articles_enriched, [(e.article.id.encode(), e.encode()) for e in records]
+        )
+
+    await send(article("c1", 0, "Ceasefire talks begin", ""))
+    (before,) = await alerts(config, 1, settle=1.0)
+    assert before.detector_id == "ceasefire"
+    assert before.config_version == config.detectors_document().content_version()
+
+    good = tmp_path / "detectors.yaml"
+    good.write_text(
+        "version: hot-2\ndetectors:\n  - id: pows\n    kind: keyword\n    query: prisoners NEAR/4 exchange*\n"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("detectors:\n  - id: pows\n    kind: keyword\n    querry: prisoners\n")
+    refused = cli("detectors", "apply", str(bad), "-c", str(worker.config_path))
+    assert refused.returncode == 3, refused
+    assert "bad.yaml:4:5: detectors[0].querry: unknown key (did you mean 'query'?)" in refused.stderr
+    assert await read_all(config, topics.control) == [], "nothing is published from an invalid file"
+
+    applied = cli("detectors", "apply", str(good), "-c", str(worker.config_path))
+    assert applied.returncode == 0, applied
+    assert "version hot-2" in applied.stdout
+    worker.wait_for_log("switched to detectors version hot-2", 60)
+    await send(
+        article("c2", 10, "Ceasefire holds", ""),  # its detector is gone
+        article("p1", 20, "Prisoners exchanged: 90 return home", ""),
+    )
+    after = await alerts(config, 2, settle=3.0)
+    new = [(a.detector_id, a.articles[-1].id, a.config_version) for a in after if a.id != before.id]
+    assert new == [("pows", "p1", "hot-2")]
+    current = cli("detectors", "current", "-c", str(worker.config_path))
+    assert "version hot-2" in current.stdout
+
+    # a restarted worker starts with the release in force, before its first article
+    worker.stop()
+    restarted = worker_factory(config)
+    restarted.wait_for_log("switched to detectors version hot-2", 60)
