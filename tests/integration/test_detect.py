@@ -5,12 +5,15 @@ redelivered stream that brings back the same alerts (same ids, same records), ne
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import jsonschema
 
 from monitor.config import WirewatchConfig, load_detectors
 from streams.records import Alert, Article, EnrichedArticle
@@ -132,6 +135,9 @@ async def test_seed_events_alert_exactly_once_and_a_redelivery_adds_nothing(
     pows = next(a for a in first if a.detector_id == "prisoner-exchange")
     assert pows.evidence["captured"] == {"prisoners": "175"}
     assert all(a.config_version == config.detectors_document().content_version() for a in first)
+    schema = json.loads((REPO / "schemas" / "alert.schema.json").read_text())
+    for record in await read_all(config, topics.alerts):  # as any Kafka client reads them
+        jsonschema.validate(json.loads(record.value), schema)
 
     # the same deliveries again, after a restart: replays get their stored alerts back, nothing new
     worker.stop()
