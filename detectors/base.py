@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from detectors.text import FieldText
+from detectors.text import FieldText, Vocabulary
 from monitor.durations import Duration
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class ArticleContext:
     story_sources: tuple[str, ...] = ()
     new_story: bool = True
     vector: npt.NDArray[np.float32] | None = None
-    cache: dict[str, Any] = field(default_factory=dict)  # per-article values detectors share
+    cache: dict[Any, Any] = field(default_factory=dict)  # per-article values detectors share
 
     @cached_property
     def fields(self) -> dict[str, FieldText]:
@@ -137,6 +137,14 @@ class ArticleContext:
 
     def text(self, names: tuple[TextField, ...] = ALL_FIELDS) -> dict[str, FieldText]:
         return {name: self.fields[name] for name in names}
+
+    def vocabulary(self, names: tuple[TextField, ...] = ALL_FIELDS) -> Vocabulary:
+        """The distinct words of these fields (cached per article: detectors share it)."""
+        key = ("vocabulary", names)
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = Vocabulary([self.fields[n] for n in names])
+        return found
 
     def ref(self) -> dict[str, Any]:
         """The article as an alert lists it (see ``streams.records.ArticleRef``)."""

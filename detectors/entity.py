@@ -11,7 +11,6 @@ gazetteer knows (Kyiv brings Kiev, Київ, Киев ...).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
@@ -103,11 +102,7 @@ class EntityDetector:
     def __init__(self, spec: EntitySpec, entities: list[EntityDef], env: BuildEnv) -> None:
         self.spec = spec
         self.entities = {e.id: e for e in entities}
-        self._env = env
-
-    @cached_property
-    def book(self) -> Phrasebook:
-        return entity_book(list(self.entities.values()), self._env)
+        self.book = entity_book(entities, env)  # built now: the first article must not wait for it
 
     def evaluate(self, article: ArticleContext, state: State, found: Mapping[str, Finding]) -> Finding | None:
         mentions: dict[str, list[list[object]]] = {}

@@ -100,9 +100,14 @@ class Gazetteer:
     def lookup(self, name: str) -> Place | None:
         return self.places.get(fold(name))
 
+    @cached_property
+    def _names(self) -> dict[Place, list[str]]:
+        names: dict[Place, list[str]] = {}
+        for key, place in self.places.items():
+            names.setdefault(place, []).append(key)
+        return names
+
     def spellings(self, name: str) -> list[str]:
         """Every name the gazetteer knows for the place called ``name`` (its alternate spellings)."""
         place = self.lookup(name)
-        if place is None:
-            return []
-        return [key for key, other in self.places.items() if other == place]
+        return [] if place is None else list(self._names.get(place, []))

@@ -26,7 +26,7 @@ from detectors.base import (
     TextField,
     article_key,
 )
-from detectors.query import Node, evaluate, parse, terms_query
+from detectors.query import Node, anchors, evaluate, parse, terms_query
 
 
 class KeywordSpec(DetectorSpec):
@@ -90,6 +90,17 @@ class KeywordDetector:
         self.spec = spec
         self.node = spec.node
         self.captures = {name: re.compile(p, re.IGNORECASE) for name, p in spec.capture.items()}
+        self.anchors = anchors(self.node)
+
+    def _may_match(self, article: ArticleContext) -> bool:
+        """False when the article has none of the words any match needs (most articles, most queries)."""
+        if self.anchors is None:
+            return True
+        words, stems = self.anchors
+        vocabulary = article.vocabulary(self.spec.fields)
+        if not words.isdisjoint(vocabulary.words):
+            return True
+        return any(vocabulary.has_prefix(stem) for stem in stems)
 
     def _captured(self, article: ArticleContext) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -107,6 +118,8 @@ class KeywordDetector:
         state: State | None = None,
         found: Mapping[str, Finding] | None = None,
     ) -> Finding | None:
+        if not self._may_match(article):
+            return None
         match = evaluate(self.node, article.text(self.spec.fields))
         if not match.matched:
             return None

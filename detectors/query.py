@@ -260,3 +260,36 @@ def _merge(into: Spans, spans: Spans) -> None:
     for name, hits in spans.items():
         bucket = into.setdefault(name, [])
         bucket.extend(h for h in hits if h not in bucket)
+
+
+def anchors(node: Node) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """First words (and prefix stems) one of which any match needs; None if it can match without.
+
+    A cheap pre-check: most articles contain none of a query's words, and a
+    set intersection says so before any phrase is looked up.
+    """
+    if isinstance(node, Term):
+        if node.prefix and len(node.words) == 1:
+            return frozenset(), (node.words[0],)
+        return frozenset({node.words[0]}), ()
+    if isinstance(node, Near):
+        return _union([anchors(t) for t in node.left])
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, AllOf):
+        for child in node.children:  # any one required child's anchors will do
+            found = anchors(child)
+            if found is not None:
+                return found
+        return None
+    return _union([anchors(c) for c in node.children])
+
+
+def _union(
+    parts: list[tuple[frozenset[str], tuple[str, ...]] | None],
+) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    if any(p is None for p in parts):
+        return None
+    words = frozenset().union(*(p[0] for p in parts if p is not None))
+    stems = tuple(stem for p in parts if p is not None for stem in p[1])
+    return words, stems

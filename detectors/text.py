@@ -11,9 +11,9 @@ characters.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cache, cached_property
 
 _NO_SPACES = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -39,33 +39,40 @@ def words(text: str) -> list[str]:
     return [m.group() for m in _WORD.finditer(fold(text))]
 
 
-@dataclass(frozen=True)
-class Token:
-    word: str
-    start: int
-    end: int
-
-
 class FieldText:
-    """One article field, folded and tokenized once, shared by every detector that reads it."""
+    """One article field, folded and tokenized once, shared by every detector that reads it.
+
+    Phrase lookups are memoized too: a hundred detectors often ask for the
+    same words.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._phrases: dict[tuple[tuple[str, ...], bool], list[tuple[int, int]]] = {}
 
     @cached_property
     def folded(self) -> str:
         return fold(self.text)
 
     @cached_property
-    def tokens(self) -> list[Token]:
-        return [Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(self.folded)]
+    def _tokens(self) -> tuple[list[str], list[int], list[int]]:
+        words, starts, ends = [], [], []
+        for m in _WORD.finditer(self.folded):
+            words.append(m.group())
+            starts.append(m.start())
+            ends.append(m.end())
+        return words, starts, ends
+
+    @property
+    def words(self) -> list[str]:
+        return self._tokens[0]
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
         """Word → its token positions, for phrase and proximity matching."""
         index: dict[str, list[int]] = {}
-        for i, token in enumerate(self.tokens):
-            index.setdefault(token.word, []).append(i)
+        for i, word in enumerate(self.words):
+            index.setdefault(word, []).append(i)
         return index
 
     def phrase(self, phrase: tuple[str, ...], prefix: bool = False) -> list[tuple[int, int]]:
@@ -73,25 +80,51 @@ class FieldText:
 
         With ``prefix`` the last word matches any word it begins (``negotiat*``).
         """
+        key = (phrase, prefix)
+        hits = self._phrases.get(key)
+        if hits is None:
+            hits = self._phrases[key] = self._find(phrase, prefix)
+        return hits
+
+    def _find(self, phrase: tuple[str, ...], prefix: bool) -> list[tuple[int, int]]:
         if not phrase:
             return []
-        tokens = self.tokens
-        if prefix and len(phrase) == 1:
-            stem = phrase[0]
-            return [(i, i + 1) for i, t in enumerate(tokens) if t.word.startswith(stem)]
-        starts = self.positions.get(phrase[0], [])
-        hits = []
+        words = self.words
         n = len(phrase)
+        if prefix and n == 1:
+            stem = phrase[0]
+            return [(i, i + 1) for i, w in enumerate(words) if w.startswith(stem)]
+        starts = self.positions.get(phrase[0])
+        if not starts:
+            return []
+        if n == 1:
+            return [(i, i + 1) for i in starts]
+        hits = []
         for i in starts:
-            if i + n > len(tokens):
+            if i + n > len(words):
                 continue
-            ok = all(tokens[i + k].word == phrase[k] for k in range(1, n - 1 if prefix else n))
+            ok = all(words[i + k] == phrase[k] for k in range(1, n - 1 if prefix else n))
             if ok and prefix:
-                ok = tokens[i + n - 1].word.startswith(phrase[-1])
+                ok = words[i + n - 1].startswith(phrase[-1])
             if ok:
                 hits.append((i, i + n))
         return hits
 
     def char_span(self, first: int, end: int) -> tuple[int, int]:
         """Character span of tokens ``[first, end)`` in the original text."""
-        return self.tokens[first].start, self.tokens[end - 1].end
+        _, starts, ends = self._tokens
+        return starts[first], ends[end - 1]
+
+
+class Vocabulary:
+    """The distinct words of some fields: a set for lookups, a sorted list for prefixes."""
+
+    def __init__(self, fields: list[FieldText]) -> None:
+        self.words: set[str] = set()
+        for field in fields:
+            self.words.update(field.words)
+        self._sorted = sorted(self.words)
+
+    def has_prefix(self, stem: str) -> bool:
+        i = bisect.bisect_left(self._sorted, stem)
+        return i < len(self._sorted) and self._sorted[i].startswith(stem)

@@ -7,6 +7,7 @@ So every command that touches Kafka first runs ``ensure_topics``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -76,9 +77,19 @@ async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> EnsureR
     return report
 
 
-async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
-    described = await admin.describe_topics([s.name for s in specs])
-    counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0) -> None:
+    # a topic created a moment ago (by another client) may not be described yet: its metadata
+    # answers "unknown" or "no leader" for a while; ask again until every topic is known
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        described = await admin.describe_topics([s.name for s in specs])
+        counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+        if len(counts) == len(specs) or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    unknown = [s.name for s in specs if s.name not in counts]
+    if unknown:
+        raise TopicError(f"topics exist but cannot be described: {', '.join(unknown)}")
     problems = [
         f"topic {s.name} has {counts[s.name]} partitions, the configuration says {s.partitions}"
         for s in specs
