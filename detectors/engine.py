@@ -88,6 +88,7 @@ class Engine:
         self.env = env or BuildEnv(encode=encode, entities=entities or {})
         enabled = [s for s in specs if s.enabled]
         self.detectors: list[Detector] = [s.build(self.env) for s in dependency_order(enabled)]
+        self._states = [DetectorState(None, d.spec.id) for d in self.detectors]
 
     @property
     def specs(self) -> list[DetectorSpec]:
@@ -98,12 +99,11 @@ class Engine:
         expiring = Expiring(store)
         expiring.advance(article.at)
         outcome = Outcome()
-        for detector in self.detectors:
+        for detector, state in zip(self.detectors, self._states, strict=True):
             spec = detector.spec
+            state.bind(expiring, article.at)
             try:
-                finding = detector.evaluate(
-                    article, DetectorState(expiring, spec.id, article.at), outcome.found
-                )
+                finding = detector.evaluate(article, state, outcome.found)
             except Exception as exc:  # a detector bug must not stop the others, nor the stage
                 log.exception("detector %s failed on article %s", spec.id, article.id)
                 outcome.errors.append((spec.id, f"{type(exc).__name__}: {exc}"))

@@ -59,6 +59,8 @@ class NoveltyDetector:
     def __init__(self, spec: NoveltySpec) -> None:
         self.spec = spec
         self.watch = [Term(t, tuple(words(t))) for t in spec.terms if words(t)]
+        if spec.extract == "yake":
+            self._yake  # noqa: B018 — import and set up now, not on the first article
 
     @cached_property
     def _yake(self) -> Any:

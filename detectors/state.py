@@ -88,10 +88,16 @@ class Expiring:
 class DetectorState:
     """One detector's view: its own key prefix, ttls counted from the article's event time."""
 
-    def __init__(self, expiring: Expiring, detector_id: str, at: float) -> None:
-        self._expiring = expiring
+    def __init__(self, expiring: Expiring | None, detector_id: str, at: float = 0.0) -> None:
+        self._expiring: Expiring = expiring  # type: ignore[assignment]  # bound per article by `at`
         self._prefix = f"d/{detector_id}/"
         self._at = at
+
+    def bind(self, expiring: Expiring, at: float) -> DetectorState:
+        """The same detector's view for the next article (one object per detector, not per article)."""
+        self._expiring = expiring
+        self._at = at
+        return self
 
     def get(self, key: str) -> Any:
         return self._expiring.get(self._prefix + key)

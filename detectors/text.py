@@ -55,17 +55,17 @@ class FieldText:
         return fold(self.text)
 
     @cached_property
-    def _tokens(self) -> tuple[list[str], list[int], list[int]]:
-        words, starts, ends = [], [], []
+    def words(self) -> list[str]:
+        return _WORD.findall(self.folded)
+
+    @cached_property
+    def _spans(self) -> tuple[list[int], list[int]]:
+        # only for evidence: most articles never need them
+        starts, ends = [], []
         for m in _WORD.finditer(self.folded):
-            words.append(m.group())
             starts.append(m.start())
             ends.append(m.end())
-        return words, starts, ends
-
-    @property
-    def words(self) -> list[str]:
-        return self._tokens[0]
+        return starts, ends
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -112,7 +112,7 @@ class FieldText:
 
     def char_span(self, first: int, end: int) -> tuple[int, int]:
         """Character span of tokens ``[first, end)`` in the original text."""
-        _, starts, ends = self._tokens
+        starts, ends = self._spans
         return starts[first], ends[end - 1]
 
 

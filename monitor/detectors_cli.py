@@ -8,7 +8,7 @@ behave as they would on a stream).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,7 +72,7 @@ def check(file: Annotated[Path, typer.Argument(help="Detectors document or wirew
 def _articles(texts: list[str], jsonl: Path | None) -> list[ArticleContext]:
     now = datetime.now(UTC)
     out = [
-        ArticleContext(id=f"text-{i}", title=t, at=(now + timedelta(seconds=i)).timestamp())
+        ArticleContext(id=f"text-{i}", title=t, at=now.timestamp() + i, story_id=f"text-{i}")
         for i, t in enumerate(texts)
     ]
     if jsonl is not None:
