@@ -8,14 +8,15 @@ before the libraries are imported.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from monitor.broker import wirewatch_home
 from monitor.config import DEFAULT_MODEL, EmbedConfig
 from monitor.errors import WirewatchError
 
@@ -44,25 +45,25 @@ def model_path(name: str) -> Path:
 
 
 class OpenVinoTransformer:
-    """The model's transformer converted to OpenVINO in memory; pooling stays sentence-transformers'.
+    """The model's transformer run by OpenVINO; pooling and normalization stay sentence-transformers'.
 
-    Conversion traces the already loaded torch weights (a few seconds at load,
-    nothing written or downloaded); the model's own pooling and normalization
-    modules then run on the token embeddings, so any sentence-transformers
-    model keeps its exact head.
+    The transformer is converted once per machine (``openvino_ir``) and read
+    from disk at load: conversion traces the model with torch.jit, which never
+    finishes in a process that has imported usearch (the dedup stage's index
+    library) — so it runs in a clean interpreter of its own. The model's own
+    pooling modules then run on the token embeddings, so any
+    sentence-transformers model keeps its exact head.
     """
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, source: Path) -> None:
         import openvino as ov  # imported here: only workers configured for it pay for it
 
         self._model = model
-        sample = model.tokenize(["a sample sentence to trace the graph", "and another"])
-        self._inputs = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
-        transformer = model[0].auto_model.eval()
-        with warnings.catch_warnings():  # tracing warns of shape checks it freezes; tests cover other shapes
-            warnings.simplefilter("ignore")
-            converted = ov.convert_model(transformer, example_input={k: sample[k] for k in self._inputs})
-        self._compiled = ov.Core().compile_model(converted, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+        core = ov.Core()
+        self._compiled = core.compile_model(
+            core.read_model(openvino_ir(source)), "CPU", {"PERFORMANCE_HINT": "LATENCY"}
+        )
+        self._inputs = [port.get_any_name() for port in self._compiled.inputs]
 
     def encode(self, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
         import torch
@@ -89,6 +90,37 @@ class OpenVinoTransformer:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def openvino_ir(source: Path) -> Path:
+    """The OpenVINO IR of a model's transformer, converted on first use into the machine cache.
+
+    Converted by ``python -m streams.openvino_convert`` in a fresh interpreter
+    (see ``OpenVinoTransformer``); keyed by the model's directory and the
+    OpenVINO and torch versions, so an upgrade converts again.
+    """
+    import subprocess
+    import sys
+
+    import openvino
+    import torch
+
+    home = wirewatch_home()
+    key = hashlib.sha256(
+        f"{source.resolve()}|{openvino.__version__}|{torch.__version__}".encode()
+    ).hexdigest()
+    target = home / "openvino" / key[:16] / "transformer.xml"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "streams.openvino_convert", str(source), str(target)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if result.returncode != 0 or not target.exists():
+            raise WirewatchError(f"converting {source} to OpenVINO failed:\n{result.stderr[-2000:]}")
+    return target
+
+
 class Embedder:
     """A loaded model that turns texts into L2-normalized float32 vectors."""
 
@@ -101,7 +133,11 @@ class Embedder:
             str(model_path(config.model)), device=config.device, local_files_only=True
         )
         self._model.max_seq_length = config.max_tokens
-        self._openvino = OpenVinoTransformer(self._model) if config.backend == "openvino" else None
+        self._openvino = (
+            OpenVinoTransformer(self._model, model_path(config.model))
+            if config.backend == "openvino"
+            else None
+        )
 
     @property
     def dim(self) -> int:

@@ -14,6 +14,7 @@ index stores nothing else about an article.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -111,6 +112,22 @@ class ExactShard:
         self._size = len(self._keys)
 
 
+def usearch_index() -> Any:
+    """usearch's ``Index`` class, imported on first use (only workers that run dedup need it).
+
+    usearch's extension carries its own copy of the C++ standard library. Loaded
+    before OpenVINO's, it breaks OpenVINO in the same process: reading a model
+    fails with an empty error (and torch.jit tracing never ends). Loaded after,
+    both work — so OpenVINO, when installed, is imported first (0.3 s, ~50 MB, once).
+    """
+    with contextlib.suppress(ImportError):
+        import openvino  # noqa: F401
+
+    from usearch.index import Index
+
+    return Index
+
+
 class HnswShard:
     """An HNSW graph (usearch) over int8-quantized vectors: logarithmic search, 4× less memory.
 
@@ -122,8 +139,7 @@ class HnswShard:
     def __init__(
         self, dim: int, connectivity: int = 16, expansion_add: int = 64, expansion_search: int = 64
     ) -> None:
-        from usearch.index import Index  # imported here: only workers that run dedup need it
-
+        Index = usearch_index()  # noqa: N806
         self._index = Index(
             ndim=dim,
             metric="cos",

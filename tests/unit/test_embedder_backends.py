@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -28,3 +33,23 @@ def test_openvino_vectors_match_torch() -> None:
     np.testing.assert_allclose(np.linalg.norm(openvino_vectors, axis=1), 1.0, atol=1e-5)
     cosines = (torch_vectors * openvino_vectors).sum(axis=1)
     assert cosines.min() >= 0.999, cosines
+
+
+def test_openvino_works_in_a_process_that_runs_the_dedup_index() -> None:
+    """usearch's own copy of the C++ library broke OpenVINO when loaded first (an empty error
+    reading the model, torch.jit tracing that never ended): a worker runs both."""
+    code = (
+        "import numpy as np\n"
+        "from streams.dedup.index import HnswShard\n"
+        "shard = HnswShard(384)\n"
+        "from monitor.config import EmbedConfig\n"
+        "from streams.embedder import Embedder\n"
+        "vectors = Embedder(EmbedConfig(backend='openvino')).encode(['air raid alarm in Kyiv'])\n"
+        "print('dim', vectors.shape[1])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "dim 384" in result.stdout
