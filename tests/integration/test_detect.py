@@ -208,3 +208,41 @@ async def test_an_applied_document_takes_over_without_a_restart_and_a_bad_one_is
     worker.stop()
     restarted = worker_factory(config)
     restarted.wait_for_log("switched to detectors version hot-2", 60)
+
+
+async def test_a_sequence_half_seen_before_a_kill_completes_on_another_worker_once(
+    wirewatch_config, worker_factory
+) -> None:
+    """The call is seen, the worker is killed; a new worker on another machine (no local state)
+    recovers the sequence's partial match from the changelog and fires when the alarm comes."""
+    document = load_detectors(REPO / "examples" / "detectors.yaml")
+    config = wirewatch_config(
+        worker={"stages": ["dedup"]},
+        entities=[e.model_dump(mode="json") for e in document.entities],
+        detectors=[
+            d.model_dump(mode="json", exclude_defaults=True) | {"kind": d.kind} for d in document.detectors
+        ],
+    )
+    topics = Topics(config.kafka.topic_prefix)
+    now = datetime.now(UTC)
+
+    def enriched(aid: str) -> tuple[bytes, bytes]:
+        _, minute, title, summary = next(s for s in SEED_STREAM if s[0] == aid)
+        e = EnrichedArticle.of(article(aid, minute, title, summary), None, "none", now, skipped_reason="test")
+        return aid.encode(), e.encode()
+
+    first = worker_factory(config)
+    await produce(config, topics.articles_enriched, [enriched("call")])
+    deadline = time.monotonic() + 60
+    while not await read_all(config, topics.articles_sequenced):
+        assert time.monotonic() < deadline, "the call was not sequenced"
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)  # its offset and state committed
+    first.kill()
+    elsewhere = config.worker.model_copy(update={"data_dir": config.worker.data_dir.with_name("b")})
+    worker_factory(config.model_copy(update={"worker": elsewhere}))
+    await produce(config, topics.articles_enriched, [enriched("raid")])
+    fired = await alerts(config, 1, settle=10.0)
+    assert [(a.detector_id, [r.id for r in a.articles]) for a in fired] == [
+        ("air-raid-after-call", ["call", "raid"])
+    ]
