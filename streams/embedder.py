@@ -56,6 +56,13 @@ class OpenVinoTransformer:
     """
 
     def __init__(self, model: Any, source: Path) -> None:
+        import sys
+
+        if "openvino" not in sys.modules and "usearch.compiled" in sys.modules:
+            raise WirewatchError(
+                "OpenVINO must be loaded before usearch in a process: call "
+                "streams.embedder.prepare_backend(config) at start (wirewatch run does)"
+            )
         import openvino as ov  # imported here: only workers configured for it pay for it
 
         self._model = model
@@ -88,6 +95,19 @@ class OpenVinoTransformer:
         vectors[order] = np.vstack(out)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def prepare_backend(config: EmbedConfig) -> None:
+    """Load OpenVINO now, on the main thread, if the worker embeds with it.
+
+    usearch (the dedup index) carries its own copy of the C++ standard library;
+    once it is loaded, OpenVINO loaded later cannot read a model (an empty
+    error) and torch.jit tracing never ends. And importing OpenVINO on a thread
+    while torch encodes on another hangs the encoder. So a worker that embeds
+    with OpenVINO loads it first, before any stage starts.
+    """
+    if config.backend == "openvino":
+        import openvino  # noqa: F401
 
 
 def openvino_ir(source: Path) -> Path:

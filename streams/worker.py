@@ -12,6 +12,7 @@ from monitor.config import WirewatchConfig
 from streams.admin import ensure_topics
 from streams.agents import register_all
 from streams.app import StageContext, add_metrics_page, create_app
+from streams.embedder import prepare_backend
 from streams.registry import sync_feeds
 from streams.topics import Topics
 
@@ -34,6 +35,7 @@ def run_worker(config: WirewatchConfig) -> None:
     log.info("topics: %s", report.summary())
     if config.feeds:  # a config without feeds (a processing-only worker) leaves the registry alone
         log.info("%s", asyncio.run(sync_feeds(config, remove=False)).summary())
+    prepare_backend(config.pipeline.embed)  # before any stage loads usearch
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run() left none; Faust needs one
     app = build_app(config)
     config.worker.data_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ index stores nothing else about an article.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
@@ -115,14 +114,9 @@ class ExactShard:
 def usearch_index() -> Any:
     """usearch's ``Index`` class, imported on first use (only workers that run dedup need it).
 
-    usearch's extension carries its own copy of the C++ standard library. Loaded
-    before OpenVINO's, it breaks OpenVINO in the same process: reading a model
-    fails with an empty error (and torch.jit tracing never ends). Loaded after,
-    both work — so OpenVINO, when installed, is imported first (0.3 s, ~50 MB, once).
+    usearch's extension carries its own copy of the C++ standard library; see
+    ``streams.embedder.prepare_backend`` for what that means for OpenVINO.
     """
-    with contextlib.suppress(ImportError):
-        import openvino  # noqa: F401
-
     from usearch.index import Index
 
     return Index

@@ -36,15 +36,17 @@ def test_openvino_vectors_match_torch() -> None:
 
 
 def test_openvino_works_in_a_process_that_runs_the_dedup_index() -> None:
-    """usearch's own copy of the C++ library broke OpenVINO when loaded first (an empty error
-    reading the model, torch.jit tracing that never ended): a worker runs both."""
-    code = (
-        "import numpy as np\n"
+    """usearch's own copy of the C++ library breaks OpenVINO loaded after it (an empty error
+    reading the model, torch.jit tracing that never ends): a worker runs both, so it loads
+    OpenVINO first — and without that, the embedder says so instead of failing obscurely."""
+    code = (  # as `wirewatch run` does: prepare the backend, then the stages in any order
+        "from monitor.config import EmbedConfig\n"
+        "from streams.embedder import Embedder, prepare_backend\n"
+        "config = EmbedConfig(backend='openvino')\n"
+        "prepare_backend(config)\n"
         "from streams.dedup.index import HnswShard\n"
         "shard = HnswShard(384)\n"
-        "from monitor.config import EmbedConfig\n"
-        "from streams.embedder import Embedder\n"
-        "vectors = Embedder(EmbedConfig(backend='openvino')).encode(['air raid alarm in Kyiv'])\n"
+        "vectors = Embedder(config).encode(['air raid alarm in Kyiv'])\n"
         "print('dim', vectors.shape[1])\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HF_HUB_OFFLINE": "1"}
@@ -53,3 +55,10 @@ def test_openvino_works_in_a_process_that_runs_the_dedup_index() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "dim 384" in result.stdout
+
+    unprepared = code.replace("prepare_backend(config)\n", "")
+    result = subprocess.run(
+        [sys.executable, "-c", unprepared], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode != 0
+    assert "OpenVINO must be loaded before usearch" in result.stderr
