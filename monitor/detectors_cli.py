@@ -37,7 +37,7 @@ def load_detectors(file: Path) -> DetectorsDocument:
 
 
 detectors_app = typer.Typer(help="Detectors: kinds, validation and dry runs.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # long lines stay whole: they are copied and grepped
 
 
 @detectors_app.command("kinds")
