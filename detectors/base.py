@@ -90,6 +90,7 @@ class BuildEnv:
     encode: Callable[[list[str]], npt.NDArray[np.float32]] | None = None
     entities: Mapping[str, Any] = field(default_factory=dict)  # id → detectors.entity.EntityDef
     gazetteer_factory: Callable[[], Gazetteer] | None = None
+    shared: dict[str, Any] = field(default_factory=dict)  # what the detectors of one build share
     _gazetteer: Gazetteer | None = None
 
     @property

@@ -25,7 +25,7 @@ from detectors.base import (
     TextField,
     article_key,
 )
-from detectors.phrasebook import Phrasebook
+from detectors.phrasebook import Hit, Phrasebook
 
 
 class EntityDef(BaseModel):
@@ -98,19 +98,40 @@ class EntitySpec(DetectorSpec):
         return EntityDetector(self, resolved, env)
 
 
+class SharedBook:
+    """One phrasebook for every entity of the document: one pass per article field for all detectors."""
+
+    def __init__(self, entities: list[EntityDef], env: BuildEnv) -> None:
+        self.book = entity_book(entities, env)
+
+    def hits(self, article: ArticleContext, field: str) -> list[Hit]:
+        key = ("entities", id(self), field)
+        if key not in article.cache:
+            article.cache[key] = self.book.find(article.fields[field])
+        return article.cache[key]  # type: ignore[no-any-return]
+
+
 class EntityDetector:
     def __init__(self, spec: EntitySpec, entities: list[EntityDef], env: BuildEnv) -> None:
         self.spec = spec
         self.entities = {e.id: e for e in entities}
-        self.book = entity_book(entities, env)  # built now: the first article must not wait for it
+        documented = [e for e in entities if env.entities.get(e.id) == e]
+        if len(documented) == len(entities):  # all declared at the top: share the document's book
+            if "entities" not in env.shared:
+                env.shared["entities"] = SharedBook(list(env.entities.values()), env)
+            self.book: SharedBook = env.shared["entities"]
+        else:  # inline entities: a book of its own (built now: the first article must not wait)
+            self.book = SharedBook(entities, env)
 
     def evaluate(self, article: ArticleContext, state: State, found: Mapping[str, Finding]) -> Finding | None:
         mentions: dict[str, list[list[object]]] = {}
-        for name, text in article.text(self.spec.fields).items():
-            for hit in self.book.find(text):
-                mentions.setdefault(str(hit.payload), []).append(
-                    [name, text.text[hit.start : hit.end], [hit.start, hit.end]]
-                )
+        for name in self.spec.fields:
+            text = article.fields[name].text
+            for hit in self.book.hits(article, name):
+                if hit.payload in self.entities:
+                    mentions.setdefault(str(hit.payload), []).append(
+                        [name, text[hit.start : hit.end], [hit.start, hit.end]]
+                    )
         if not mentions:
             return None
         if self.spec.match == "all" and len(mentions) < len(self.entities):
