@@ -89,6 +89,8 @@ class Engine:
         enabled = [s for s in specs if s.enabled]
         self.detectors: list[Detector] = [s.build(self.env) for s in dependency_order(enabled)]
         self._states = [DetectorState(None, d.spec.id) for d in self.detectors]
+        # detectors that read others' findings run only when one of them (all, for `all`) matched
+        self._needs = [_needs(d.spec) for d in self.detectors]
 
     @property
     def specs(self) -> list[DetectorSpec]:
@@ -99,7 +101,10 @@ class Engine:
         expiring = Expiring(store)
         expiring.advance(article.at)
         outcome = Outcome()
-        for detector, state in zip(self.detectors, self._states, strict=True):
+        found = outcome.found
+        for detector, state, (needs, every) in zip(self.detectors, self._states, self._needs, strict=True):
+            if needs and not (all(n in found for n in needs) if every else any(n in found for n in needs)):
+                continue
             spec = detector.spec
             state.bind(expiring, article.at)
             try:
@@ -143,3 +148,8 @@ class Engine:
         if spec.cooldown > 0 or spec.group_by != "none":
             expiring.set(group_key, article.at, at + (spec.cooldown or FIRED_MEMORY))
         outcome.firings.append(Firing(spec, finding, aid))
+
+
+def _needs(spec: DetectorSpec) -> tuple[tuple[str, ...], bool]:
+    """The findings without which a detector cannot fire: (ids, all of them needed?)."""
+    return spec.requires(), spec.kind == "all"

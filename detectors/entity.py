@@ -105,10 +105,13 @@ class SharedBook:
         self.book = entity_book(entities, env)
 
     def hits(self, article: ArticleContext, field: str) -> list[Hit]:
-        key = ("entities", id(self), field)
-        if key not in article.cache:
-            article.cache[key] = self.book.find(article.fields[field])
-        return article.cache[key]  # type: ignore[no-any-return]
+        per_field = article.cache.get(self)  # the book itself is the key
+        if per_field is None:
+            per_field = article.cache[self] = {}
+        hits = per_field.get(field)
+        if hits is None:
+            hits = per_field[field] = self.book.find(article.fields[field])
+        return hits
 
 
 class EntityDetector:

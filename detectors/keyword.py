@@ -80,7 +80,10 @@ class KeywordSpec(DetectorSpec):
         return terms_query(self.any, self.all, self.none)
 
     def build(self, env: BuildEnv | None = None) -> KeywordDetector:
-        return KeywordDetector(self)
+        detector = KeywordDetector(self)
+        if env is not None:
+            detector.attach(env)
+        return detector
 
 
 class KeywordDetector:
@@ -91,6 +94,13 @@ class KeywordDetector:
         self.node = spec.node
         self.captures = {name: re.compile(p, re.IGNORECASE) for name, p in spec.capture.items()}
         self.anchors = anchors(self.node)
+        self.prefilter: AnchorIndex | None = None  # set by the index when detectors share one
+
+    def attach(self, env: BuildEnv) -> None:
+        """Join the build's anchor index: one pass over an article's words for every keyword detector."""
+        index = env.shared.setdefault("keyword-anchors", AnchorIndex())
+        index.add(self.spec.id, self.spec.fields, self.anchors)
+        self.prefilter = index
 
     def _may_match(self, article: ArticleContext) -> bool:
         """False when the article has none of the words any match needs (most articles, most queries)."""
@@ -118,7 +128,10 @@ class KeywordDetector:
         state: State | None = None,
         found: Mapping[str, Finding] | None = None,
     ) -> Finding | None:
-        if not self._may_match(article):
+        if self.prefilter is not None:
+            if not self.prefilter.may_match(self.spec.id, article):
+                return None
+        elif not self._may_match(article):
             return None
         match = evaluate(self.node, article.text(self.spec.fields))
         if not match.matched:
@@ -134,3 +147,53 @@ class KeywordDetector:
                 **({"captured": captured} if (captured := self._captured(article)) else {}),
             },
         )
+
+
+Anchors = tuple[frozenset[str], tuple[str, ...]]  # (first words, prefix stems), as ``query.anchors`` gives
+
+
+class AnchorIndex:
+    """Anchor word → the keyword detectors that need it, so an article is checked once for all.
+
+    Per article (and set of fields) it yields the detectors that may match: those
+    with an anchor word among the article's words, a prefix stem some word
+    begins with, or no anchors at all (a query that can match without a term).
+    """
+
+    def __init__(self) -> None:
+        self._by_word: dict[tuple[TextField, ...], dict[str, set[str]]] = {}
+        self._stems: dict[tuple[TextField, ...], dict[str, set[str]]] = {}
+        self._always: set[str] = set()
+
+    def add(
+        self,
+        detector_id: str,
+        fields: tuple[TextField, ...],
+        found: tuple[frozenset[str], tuple[str, ...]] | None,
+    ) -> None:
+        if found is None:
+            self._always.add(detector_id)
+            return
+        words, stems = found
+        for word in words:
+            self._by_word.setdefault(fields, {}).setdefault(word, set()).add(detector_id)
+        for stem in stems:
+            self._stems.setdefault(fields, {}).setdefault(stem, set()).add(detector_id)
+
+    def candidates(self, article: ArticleContext) -> set[str]:
+        found: set[str] | None = article.cache.get(self)  # the index itself is the key: no tuple per call
+        if found is None:
+            found = set(self._always)
+            for fields in {*self._by_word, *self._stems}:
+                vocabulary = article.vocabulary(fields)
+                by_word = self._by_word.get(fields, {})
+                for word in vocabulary.words & by_word.keys():
+                    found |= by_word[word]
+                for stem, ids in self._stems.get(fields, {}).items():
+                    if vocabulary.has_prefix(stem):
+                        found |= ids
+            article.cache[self] = found
+        return found
+
+    def may_match(self, detector_id: str, article: ArticleContext) -> bool:
+        return detector_id in self.candidates(article)

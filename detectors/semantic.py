@@ -28,23 +28,53 @@ class SemanticSpec(DetectorSpec):
     def build(self, env: BuildEnv) -> SemanticDetector:
         if env.encode is None:
             raise ValueError(f"detector {self.id!r}: a semantic detector needs the embedding model")
-        return SemanticDetector(self, env.encode(list(self.examples)))
+        bank = env.shared.setdefault("semantic", ExampleBank())
+        return SemanticDetector(self, bank, bank.add(env.encode(list(self.examples))))
+
+
+class ExampleBank:
+    """Every semantic detector's examples in one matrix: one product per article, not one per detector."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self._matrix: np.ndarray | None = None
+        self.rows = 0
+
+    def add(self, examples: np.ndarray) -> slice:
+        norms = np.linalg.norm(examples, axis=1, keepdims=True)
+        self._parts.append((examples / np.maximum(norms, 1e-12)).astype(np.float32))
+        self._matrix = None
+        start, self.rows = self.rows, self.rows + len(examples)
+        return slice(start, self.rows)
+
+    def scores(self, article: ArticleContext) -> np.ndarray | None:
+        """Cosine of the article to every example (computed once per article)."""
+        if self._matrix is None:
+            self._matrix = np.vstack(self._parts)
+        vector = article.vector
+        if vector is None or vector.size != self._matrix.shape[1]:
+            return None
+        scores = article.cache.get(self)  # the bank itself is the key
+        if scores is None:
+            scores = article.cache[self] = self._matrix @ vector
+        return scores
 
 
 class SemanticDetector:
-    def __init__(self, spec: SemanticSpec, examples: np.ndarray) -> None:
+    def __init__(self, spec: SemanticSpec, bank: ExampleBank, rows: slice) -> None:
         self.spec = spec
-        norms = np.linalg.norm(examples, axis=1, keepdims=True)
-        self.examples = (examples / np.maximum(norms, 1e-12)).astype(np.float32)
+        self.bank = bank
+        self.rows = rows
 
     def evaluate(self, article: ArticleContext, state: State, found: Mapping[str, Finding]) -> Finding | None:
-        if article.vector is None or article.vector.size != self.examples.shape[1]:
+        all_scores = self.bank.scores(article)
+        if all_scores is None:
             return None
-        scores = self.examples @ article.vector
-        best = int(np.argmax(scores))
+        scores = all_scores[self.rows]
+        if scores.max() < self.spec.threshold:  # most articles: one call, no argmax
+            return None
+        best = int(scores.argmax())
         score = float(scores[best])
-        if score < self.spec.threshold:
-            return None
         return Finding(
             detector_id=self.spec.id,
             key=article_key(article),

@@ -14,24 +14,34 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from functools import cache, cached_property
+from functools import cached_property
 
 _NO_SPACES = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_NO_SPACES}]|[^\W_{_NO_SPACES}]+(?:['’][^\W_{_NO_SPACES}]+)*")
 
 
-@cache
 def _fold_char(ch: str) -> str:
     decomposed = unicodedata.normalize("NFKD", ch.casefold())
     base = "".join(c for c in decomposed if not unicodedata.combining(c))
     return base if len(base) == 1 else ch.lower() if len(ch.lower()) == 1 else ch
 
 
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table that folds each character once, the first time it is seen."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents, one character for one: ``Zélensky`` → ``zelensky``."""
     if text.isascii():
         return text.lower()
-    return "".join(_fold_char(ch) for ch in text)
+    return text.translate(_FOLD)
 
 
 def words(text: str) -> list[str]:
