@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from monitor.config import WirewatchConfig
 from monitor.metrics import Metrics
@@ -34,6 +36,34 @@ class StageContext:
         )
 
 
+class FlowControl(FlowControlEvent):
+    """Faust's flow control, except that resuming an already flowing app keeps the stream buffers.
+
+    Faust clears every agent's buffer on ``resume()`` (the buffers were filled
+    before a rebalance and will be re-fetched after the seek to committed
+    offsets). But its recovery calls ``resume()`` more than once per rebalance,
+    and a worker whose fetcher kept running from the previous generation
+    delivers fresh messages between the seek and the last call: that clear
+    dropped them while their offsets counted as read, so the partition sat
+    silent until the next rebalance (our two-worker dedup test caught it about
+    once in ten runs). A revoke still clears (Faust calls ``clear()`` itself
+    there), and so does the first resume after a suspend.
+    """
+
+    def resume(self) -> None:
+        if self.is_active():
+            return
+        super().resume()
+
+
+class WirewatchApp(faust.App):
+    """faust.App with our ``FlowControl``."""
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return FlowControl(loop=self.loop)
+
+
 def _credentials(config: WirewatchConfig) -> Any:
     sec = config.kafka.security
     if sec.protocol.startswith("SASL_"):
@@ -52,7 +82,7 @@ def _credentials(config: WirewatchConfig) -> Any:
 def create_app(config: WirewatchConfig) -> Any:
     """A Faust app for this config; agents are registered by ``streams.agents.register_all``."""
     worker = config.worker
-    return faust.App(
+    return WirewatchApp(
         worker.app_id,
         broker=faust_broker_url(config.kafka),
         broker_credentials=_credentials(config),
