@@ -152,9 +152,25 @@ class WorkerProcess:
             self.kill()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    report = yield
+    item.stash.setdefault(_reports, {})[report.when] = report
+    return report
+
+
+_reports = pytest.StashKey[dict[str, pytest.TestReport]]()
+WORKER_LOG_TAIL = 150  # lines of each worker's log shown when a test fails
+
+
 @pytest.fixture
-def worker_factory(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """``worker_factory(config, ready_timeout=120)`` → a started worker; all are stopped at teardown."""
+def worker_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """``worker_factory(config, ready_timeout=120)`` → a started worker; all are stopped at teardown.
+
+    When the test failed, the tail of every worker's log is printed (pytest
+    shows it under "Captured stdout teardown"): a CI failure then explains itself.
+    """
     workers: list[WorkerProcess] = []
 
     def make(config: WirewatchConfig, ready_timeout: float = 120.0) -> WorkerProcess:
@@ -165,3 +181,9 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     yield make
     for worker in workers:
         worker.stop()
+    call = request.node.stash.get(_reports, {}).get("call")
+    if call is not None and call.failed:
+        for worker in workers:
+            tail = worker.log().splitlines()[-WORKER_LOG_TAIL:]
+            print(f"----- {worker.log_path} (last {len(tail)} lines) -----")
+            print("\n".join(tail))

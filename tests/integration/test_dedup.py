@@ -112,7 +112,11 @@ async def test_one_report_through_feeds_on_two_workers_has_one_first_seen_articl
     by_delivery = {(s.article.id, s.article.feed_id): s for s in records if not s.replayed}
     group = [by_delivery[(a.id, a.feed_id)] for a in swap]
     firsts = [s for s in group if s.decision.kind == "first"]
-    assert len(firsts) == 1, [(s.article.id, s.article.feed_id, s.decision) for s in group]
+    assert len(firsts) == 1, "\n".join(
+        f"{s.article.id}/{s.article.feed_id}: {s.decision.kind} seq={s.decision.seq} "
+        f"dup_of={s.decision.duplicate_of} replayed={s.replayed}"
+        for s in records
+    )
     first = firsts[0]
     for s in group:
         assert s.decision.story_id == first.decision.story_id
