@@ -13,14 +13,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from detectors.text import FieldText, Vocabulary
+from detectors.text import FieldText, Vocabulary, lazy
 from monitor.durations import Duration
 
 if TYPE_CHECKING:
@@ -128,7 +127,7 @@ class ArticleContext:
     vector: npt.NDArray[np.float32] | None = None
     cache: dict[Any, Any] = field(default_factory=dict)  # per-article values detectors share
 
-    @cached_property
+    @lazy
     def fields(self) -> dict[str, FieldText]:
         return {
             "title": FieldText(self.title),
@@ -187,7 +186,21 @@ class State(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+class Gate(Protocol):
+    """A prefilter shared by the detectors of one kind: which of them may match an article.
+
+    One pass per article for all of them (an anchor-word index, one phrasebook,
+    one matrix product), cached in ``ArticleContext.cache``; the engine calls a
+    detector only when its id is among the candidates, so a hundred detectors
+    cost a few dictionary lookups on an article none of them is about.
+    """
+
+    def candidates(self, article: ArticleContext) -> set[str]: ...
+
+
 class Detector(Protocol):
+    """A compiled detector; it may also have a ``gate`` (``Gate``) the engine asks first."""
+
     spec: Any
 
     def evaluate(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detectors.base import ArticleContext, BuildEnv, Detector, DetectorSpec, Finding
+from detectors.base import ArticleContext, BuildEnv, Detector, DetectorSpec, Finding, Gate
 from detectors.state import DetectorState, Expiring, Store
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,8 @@ class Engine:
         self.env = env or BuildEnv(encode=encode, entities=entities or {})
         enabled = [s for s in specs if s.enabled]
         self.detectors: list[Detector] = [s.build(self.env) for s in dependency_order(enabled)]
-        self._states = [DetectorState(None, d.spec.id) for d in self.detectors]
-        # detectors that read others' findings run only when one of them (all, for `all`) matched
-        self._needs = [_needs(d.spec) for d in self.detectors]
+        self._plan = [_Step(d) for d in self.detectors]
+        self._gates = list({id(s.gate): s.gate for s in self._plan if s.gate is not None}.values())
 
     @property
     def specs(self) -> list[DetectorSpec]:
@@ -102,19 +101,23 @@ class Engine:
         expiring.advance(article.at)
         outcome = Outcome()
         found = outcome.found
-        for detector, state, (needs, every) in zip(self.detectors, self._states, self._needs, strict=True):
-            if needs and not (all(n in found for n in needs) if every else any(n in found for n in needs)):
+        passed: set[str] = set().union(*(gate.candidates(article) for gate in self._gates))
+        for step in self._plan:
+            if step.gate is not None and step.id not in passed:
                 continue
-            spec = detector.spec
-            state.bind(expiring, article.at)
+            if step.needs and (
+                not step.needs <= found.keys() if step.every else step.needs.isdisjoint(found)
+            ):
+                continue
+            spec = step.detector.spec
             try:
-                finding = detector.evaluate(article, state, outcome.found)
+                finding = step.detector.evaluate(article, step.state.bind(expiring, article.at), found)
             except Exception as exc:  # a detector bug must not stop the others, nor the stage
                 log.exception("detector %s failed on article %s", spec.id, article.id)
                 outcome.errors.append((spec.id, f"{type(exc).__name__}: {exc}"))
                 continue
             if finding is not None:
-                outcome.found[spec.id] = finding
+                found[spec.id] = finding
                 self._decide(spec, finding, article, expiring, outcome)
         return outcome
 
@@ -150,6 +153,16 @@ class Engine:
         outcome.firings.append(Firing(spec, finding, aid))
 
 
-def _needs(spec: DetectorSpec) -> tuple[tuple[str, ...], bool]:
-    """The findings without which a detector cannot fire: (ids, all of them needed?)."""
-    return spec.requires(), spec.kind == "all"
+class _Step:
+    """One detector as the engine runs it: its gate, the findings it needs, its state view."""
+
+    __slots__ = ("detector", "every", "gate", "id", "needs", "state")
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.id: str = detector.spec.id
+        self.gate: Gate | None = getattr(detector, "gate", None)
+        # detectors that read others' findings run only when one of them (all, for `all`) matched
+        self.needs = frozenset(detector.spec.requires())
+        self.every = detector.spec.kind == "all"
+        self.state = DetectorState(None, self.id)

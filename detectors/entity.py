@@ -99,10 +99,21 @@ class EntitySpec(DetectorSpec):
 
 
 class SharedBook:
-    """One phrasebook for every entity of the document: one pass per article field for all detectors."""
+    """One phrasebook for every entity of the document: one pass per article field for all detectors.
+
+    It is also their gate: the detectors with an entity mentioned in a field they search.
+    """
 
     def __init__(self, entities: list[EntityDef], env: BuildEnv) -> None:
         self.book = entity_book(entities, env)
+        self._watchers: dict[tuple[str, str], set[str]] = {}  # (field, entity id) → detector ids
+        self._fields: set[str] = set()
+
+    def watch(self, detector_id: str, entity_ids: list[str], fields: tuple[str, ...]) -> None:
+        for field in fields:
+            self._fields.add(field)
+            for entity in entity_ids:
+                self._watchers.setdefault((field, entity), set()).add(detector_id)
 
     def hits(self, article: ArticleContext, field: str) -> list[Hit]:
         per_field = article.cache.get(self)  # the book itself is the key
@@ -112,6 +123,17 @@ class SharedBook:
         if hits is None:
             hits = per_field[field] = self.book.find(article.fields[field])
         return hits
+
+    def candidates(self, article: ArticleContext) -> set[str]:
+        key = (self, "candidates")
+        found: set[str] | None = article.cache.get(key)
+        if found is None:
+            found = set()
+            for field in self._fields:
+                for hit in self.hits(article, field):
+                    found |= self._watchers.get((field, str(hit.payload)), set())
+            article.cache[key] = found
+        return found
 
 
 class EntityDetector:
@@ -125,6 +147,8 @@ class EntityDetector:
             self.book: SharedBook = env.shared["entities"]
         else:  # inline entities: a book of its own (built now: the first article must not wait)
             self.book = SharedBook(entities, env)
+        self.book.watch(spec.id, list(self.entities), spec.fields)
+        self.gate: SharedBook = self.book
 
     def evaluate(self, article: ArticleContext, state: State, found: Mapping[str, Finding]) -> Finding | None:
         mentions: dict[str, list[list[object]]] = {}

@@ -94,13 +94,13 @@ class KeywordDetector:
         self.node = spec.node
         self.captures = {name: re.compile(p, re.IGNORECASE) for name, p in spec.capture.items()}
         self.anchors = anchors(self.node)
-        self.prefilter: AnchorIndex | None = None  # set by the index when detectors share one
+        self.gate: AnchorIndex | None = None  # set when the detectors of a build share one
 
     def attach(self, env: BuildEnv) -> None:
         """Join the build's anchor index: one pass over an article's words for every keyword detector."""
         index = env.shared.setdefault("keyword-anchors", AnchorIndex())
         index.add(self.spec.id, self.spec.fields, self.anchors)
-        self.prefilter = index
+        self.gate = index
 
     def _may_match(self, article: ArticleContext) -> bool:
         """False when the article has none of the words any match needs (most articles, most queries)."""
@@ -128,8 +128,8 @@ class KeywordDetector:
         state: State | None = None,
         found: Mapping[str, Finding] | None = None,
     ) -> Finding | None:
-        if self.prefilter is not None:
-            if not self.prefilter.may_match(self.spec.id, article):
+        if self.gate is not None:
+            if self.spec.id not in self.gate.candidates(article):
                 return None
         elif not self._may_match(article):
             return None
@@ -194,6 +194,3 @@ class AnchorIndex:
                         found |= ids
             article.cache[self] = found
         return found
-
-    def may_match(self, detector_id: str, article: ArticleContext) -> bool:
-        return detector_id in self.candidates(article)

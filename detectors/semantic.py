@@ -29,21 +29,33 @@ class SemanticSpec(DetectorSpec):
         if env.encode is None:
             raise ValueError(f"detector {self.id!r}: a semantic detector needs the embedding model")
         bank = env.shared.setdefault("semantic", ExampleBank())
-        return SemanticDetector(self, bank, bank.add(env.encode(list(self.examples))))
+        rows = bank.add(self.id, env.encode(list(self.examples)), self.threshold)
+        return SemanticDetector(self, bank, rows)
 
 
 class ExampleBank:
-    """Every semantic detector's examples in one matrix: one product per article, not one per detector."""
+    """Every semantic detector's examples in one matrix: one product per article, not one per detector.
+
+    It is also their gate: the detectors whose closest example reaches their
+    threshold, from one ``maximum.reduceat`` over the product.
+    """
 
     def __init__(self) -> None:
         self._parts: list[np.ndarray] = []
         self._matrix: np.ndarray | None = None
+        self._ids: list[str] = []
+        self._starts: list[int] = []
+        self._thresholds: list[float] = []
+        self._threshold_array = np.zeros(0)
         self.rows = 0
 
-    def add(self, examples: np.ndarray) -> slice:
+    def add(self, detector_id: str, examples: np.ndarray, threshold: float) -> slice:
         norms = np.linalg.norm(examples, axis=1, keepdims=True)
         self._parts.append((examples / np.maximum(norms, 1e-12)).astype(np.float32))
         self._matrix = None
+        self._ids.append(detector_id)
+        self._starts.append(self.rows)
+        self._thresholds.append(threshold)
         start, self.rows = self.rows, self.rows + len(examples)
         return slice(start, self.rows)
 
@@ -51,6 +63,7 @@ class ExampleBank:
         """Cosine of the article to every example (computed once per article)."""
         if self._matrix is None:
             self._matrix = np.vstack(self._parts)
+            self._threshold_array = np.asarray(self._thresholds)
         vector = article.vector
         if vector is None or vector.size != self._matrix.shape[1]:
             return None
@@ -59,11 +72,24 @@ class ExampleBank:
             scores = article.cache[self] = self._matrix @ vector
         return scores
 
+    def candidates(self, article: ArticleContext) -> set[str]:
+        key = (self, "candidates")
+        found: set[str] | None = article.cache.get(key)
+        if found is None:
+            scores = self.scores(article)
+            found = set()
+            if scores is not None:
+                best = np.maximum.reduceat(scores, self._starts)
+                found = {self._ids[i] for i in np.flatnonzero(best >= self._threshold_array)}
+            article.cache[key] = found
+        return found
+
 
 class SemanticDetector:
     def __init__(self, spec: SemanticSpec, bank: ExampleBank, rows: slice) -> None:
         self.spec = spec
         self.bank = bank
+        self.gate = bank
         self.rows = rows
 
     def evaluate(self, article: ArticleContext, state: State, found: Mapping[str, Finding]) -> Finding | None:
