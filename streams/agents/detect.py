@@ -30,6 +30,7 @@ from detectors.state import Expiring
 from monitor.config import DetectorsDocument
 from streams.app import StageContext
 from streams.control import DetectorsFollower
+from streams.heap import settle
 from streams.records import Alert, ArticleRef, EnrichedArticle, SequencedArticle
 from streams.tableviews import BufferedView, TableView
 
@@ -215,6 +216,7 @@ def attach(ctx: StageContext, store: str, options: dict[str, int] | None) -> Det
     document = ctx.config.detectors_document()
     started = time.monotonic()
     engine = build_engine(document, encoder(ctx) if needs_model(document) else None)
+    settle("building the detectors")
     log.info(
         "detect: %d detectors (version %s) ready in %.1fs",
         len(engine.detectors),

@@ -22,6 +22,7 @@ from streams.app import StageContext
 from streams.batching import micro_batches
 from streams.deadletter import dead_letter
 from streams.embedder import Embedder
+from streams.heap import settle
 from streams.records import Article, EnrichedArticle
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def register(ctx: StageContext) -> None:
         if "model" not in state:  # load once per worker, off the event loop
             loop = asyncio.get_running_loop()
             state["model"] = await loop.run_in_executor(executor, Embedder, settings)
+            settle("loading the embedding model")
             log.info("embedding model %s loaded (dim %d)", settings.model, state["model"].dim)
         return state["model"]
 
