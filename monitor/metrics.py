@@ -60,6 +60,12 @@ class Metrics:
             ["feed"],
             registry=r,
         )
+        self.feed_poll_interval = Gauge(
+            "wirewatch_feed_poll_interval_seconds",
+            "The feed's configured poll interval (alert rules measure staleness in intervals).",
+            ["feed"],
+            registry=r,
+        )
         self.feeds_owned = Gauge(
             "wirewatch_feeds_owned",
             "Feeds this worker polls (from its partitions).",
@@ -187,7 +193,7 @@ class Metrics:
 
     def forget_feed(self, feed_id: str) -> None:
         """Drop a feed's series (this worker no longer owns it, or it was removed)."""
-        for metric in (self.feed_last_success, self.feed_disabled):
+        for metric in (self.feed_last_success, self.feed_disabled, self.feed_poll_interval):
             _remove(metric, feed_id)
         for kind in ITEM_KINDS:
             _remove(self.feed_items, feed_id, kind)

@@ -386,6 +386,7 @@ class PollScheduler:
         if owned.state.last_success_at:
             self.metrics.feed_last_success.labels(owned.spec.id).set(owned.state.last_success_at)
         self.metrics.feed_disabled.labels(owned.spec.id).set(1 if owned.state.disabled_reason else 0)
+        self.metrics.feed_poll_interval.labels(owned.spec.id).set(owned.spec.interval_seconds)
 
 
 def _decode_entry(key: bytes | None, value: bytes | None) -> FeedEntry | None:
