@@ -30,6 +30,7 @@ install: $(STAMP)
 	@# point the (shared) environment at this checkout; fast, no dependency resolution
 	@$(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null
 	@$(VENV)/bin/wirewatch broker install
+	@$(VENV)/bin/wirewatch prometheus install
 
 demo: install
 	$(VENV)/bin/wirewatch demo

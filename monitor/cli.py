@@ -22,6 +22,7 @@ from monitor.broker import KafkaDistribution, LocalBroker
 from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config, load_detectors
 from monitor.detectors_cli import detectors_app
 from monitor.errors import BrokerError, ConfigError, TopicError, WirewatchError
+from monitor.prometheus import PrometheusDistribution
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG, EXIT_KAFKA = 1, 2, 3, 4
 
@@ -39,11 +40,16 @@ broker_app = typer.Typer(help="The embedded local Kafka broker (single-node KRaf
 topics_app = typer.Typer(help="Kafka topics used by Wirewatch.", no_args_is_help=True)
 schema_app = typer.Typer(help="JSON Schemas of the records users read.", no_args_is_help=True)
 feeds_app = typer.Typer(help="The feed registry: sync to Kafka, OPML import/export.", no_args_is_help=True)
+prometheus_app = typer.Typer(
+    help="Prometheus and promtool from Debian's package, on which the shipped rules are proven.",
+    no_args_is_help=True,
+)
 app.add_typer(config_app, name="config")
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(prometheus_app, name="prometheus")
 app.add_typer(detectors_app, name="detectors")
 
 ConfigOption = Annotated[
@@ -141,6 +147,41 @@ def broker_install(config_file: ConfigOption = None) -> None:
         dist = KafkaDistribution(config.kafka.embedded.kafka_version)
         libs = dist.resolve(progress=lambda m: console.print(m, highlight=False))
         out.print(f"Kafka {dist.version} jars: {libs}", highlight=False)
+
+
+@prometheus_app.command("install")
+def prometheus_install() -> None:
+    """Fetch Debian's prometheus package into the machine cache (once): the server and promtool."""
+    with _errors():
+        dist = PrometheusDistribution()
+        root = dist.resolve(progress=lambda m: console.print(m, highlight=False))
+        out.print(f"{dist.version()}: {root}", highlight=False)
+
+
+@prometheus_app.command("check")
+def prometheus_check(
+    deploy_dir: Annotated[Path, typer.Argument(help="The folder with prometheus.yml and rules.")] = Path(
+        "deploy/prometheus"
+    ),
+) -> None:
+    """Check the scrape config and alert rules with promtool, and run the rules' unit tests."""
+    with _errors():
+        dist = PrometheusDistribution()
+        checks = [
+            ("check", "config", "prometheus.yml"),
+            ("check", "rules", "rules.yml"),
+            ("test", "rules", "rules_test.yml"),
+        ]
+        failed = 0
+        for args in checks:
+            result = dist.promtool_run(*args, cwd=deploy_dir)
+            ok = result.returncode == 0
+            failed += not ok
+            out.print(f"{'ok  ' if ok else 'FAIL'} promtool {' '.join(args)}", highlight=False)
+            if not ok:
+                out.print((result.stdout + result.stderr).strip(), highlight=False)
+        if failed:
+            raise typer.Exit(1)
 
 
 @broker_app.command("start")

@@ -15,6 +15,7 @@ is written for the person running the command: what is wrong and what to do.
     │   └── BrokerStartError   the JVM exited or did not answer in time
     ├── TopicError             creating or checking topics failed
     │   └── TopicMismatch      an existing topic has another partition count
+    ├── PrometheusError        the local Prometheus server and promtool (tests, the dashboard proof)
     └── RecordDecodeError      bytes on a topic are not a valid record (goes to dead letters)
 """
 
@@ -66,6 +67,10 @@ class TopicError(WirewatchError):
 
 class TopicMismatch(TopicError):
     """A topic exists with a partition count other than the configured one."""
+
+
+class PrometheusError(WirewatchError):
+    """Debian's Prometheus package could not be fetched, or the server did not start."""
 
 
 class RecordDecodeError(WirewatchError):
