@@ -107,6 +107,16 @@ def create_app(config: WirewatchConfig) -> Any:
     )
 
 
+FAUST_METRICS_PREFIX = "wirewatch_faust"  # fixed: Faust's default is the app id, which differs per deployment
+
+
+def add_faust_sensor(app: Any, metrics: Metrics) -> None:
+    """Faust's own Prometheus sensor (messages, events, sends, rebalances, offsets) on our registry."""
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, FAUST_METRICS_PREFIX))
+
+
 def add_metrics_page(app: Any, metrics: Metrics) -> None:
     """``GET /metrics`` on the worker's web port, in Prometheus text format."""
     from prometheus_client import generate_latest
