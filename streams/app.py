@@ -117,6 +117,39 @@ def add_faust_sensor(app: Any, metrics: Metrics) -> None:
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, FAUST_METRICS_PREFIX))
 
 
+def readiness(app: Any) -> tuple[bool, str]:
+    """Ready once the worker has finished its first recovery and is not rebalancing."""
+    if not app.tables.recovery.completed.is_set():
+        return False, "recovering state (first assignment not done)"
+    if app.rebalancing:
+        return False, "rebalancing"
+    return True, "processing"
+
+
+def add_health_pages(app: Any, ctx: StageContext) -> None:
+    """``GET /health`` (liveness: the event loop answers) and ``GET /ready`` (503 until ready).
+
+    Orchestrators restart on a failing ``/health`` and route or count only
+    ``/ready`` workers; a rebalance makes a worker briefly not ready, never
+    unhealthy.
+    """
+
+    @app.page("/health")  # type: ignore[untyped-decorator]
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "app_id": ctx.config.worker.app_id})
+
+    @app.page("/ready")  # type: ignore[untyped-decorator]
+    async def ready(web: Any, request: Any) -> Any:
+        ok, state = readiness(app)
+        body = {
+            "ready": ok,
+            "state": state,
+            "stages": list(ctx.config.worker.stages),
+            "assigned_partitions": len(app.consumer.assignment()) if ok else None,
+        }
+        return web.json(body, status=200 if ok else 503)
+
+
 def add_metrics_page(app: Any, metrics: Metrics) -> None:
     """``GET /metrics`` on the worker's web port, in Prometheus text format."""
     from prometheus_client import generate_latest

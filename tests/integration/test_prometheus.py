@@ -1,5 +1,7 @@
 """A real Prometheus server scrapes a worker, and the shipped alert rules evaluate on what it scraped.
 
+The worker's ``/health`` and ``/ready`` answer too (``streams.app.add_health_pages``).
+
 Prometheus is Debian's package (``monitor.prometheus``); the worker polls
 real RSS over HTTP (one feed answers 500) into the real broker. The test
 waits for scrapes, then asks the server itself: the worker is up, the
@@ -12,6 +14,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from monitor.prometheus import LocalPrometheus
 from tests.feed_server import FeedServer
@@ -42,6 +46,13 @@ def test_prometheus_scrapes_a_worker_and_evaluates_every_rule(
     config = wirewatch_config(feeds=feeds, polling=FAST_POLLING, worker={"stages": ["poll"]})
     worker_factory(config)
     target = f"{config.metrics.host}:{config.metrics.port}"
+    health = httpx.get(f"http://{target}/health", timeout=10)
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    ready = httpx.get(f"http://{target}/ready", timeout=10)  # the worker has logged "Worker ready"
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["ready"] is True
+    assert ready.json()["assigned_partitions"] >= 1
     with LocalPrometheus(tmp_path / "prometheus", [target], rule_files=[RULES]) as prom:
         up = wait_for(prom, 'up{job="wirewatch"} == 1')
         assert up[0]["metric"]["instance"] == target
