@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -193,8 +194,11 @@ class LocalPrometheus:
     def api(self, path: str, **params: str) -> Any:
         """GET ``/api/v1/<path>``; the ``data`` of a success, PrometheusError otherwise."""
         query = urllib.parse.urlencode(params)
-        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=30) as response:
-            body = json.loads(response.read())
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=30) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:  # 400/422: a bad expression; the body says why
+            body = json.loads(exc.read() or b"{}")
         if body.get("status") != "success":
             raise PrometheusError(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]

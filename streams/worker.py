@@ -11,7 +11,14 @@ import faust
 from monitor.config import WirewatchConfig
 from streams.admin import ensure_topics
 from streams.agents import register_all
-from streams.app import StageContext, add_faust_sensor, add_health_pages, add_metrics_page, create_app
+from streams.app import (
+    ConsumerLag,
+    StageContext,
+    add_faust_sensor,
+    add_health_pages,
+    add_metrics_page,
+    create_app,
+)
 from streams.embedder import prepare_backend
 from streams.registry import sync_feeds
 from streams.topics import Topics
@@ -25,6 +32,7 @@ def build_app(config: WirewatchConfig) -> Any:
     ctx = StageContext(app=app, config=config, topics=Topics(config.kafka.topic_prefix))
     register_all(ctx)
     add_faust_sensor(app, ctx.metrics)
+    ctx.metrics.registry.register(ConsumerLag(app))  # a custom collector
     add_metrics_page(app, ctx.metrics)
     add_health_pages(app, ctx)
     return app

@@ -12,15 +12,21 @@ metrics the rules use have series (and Faust's sensor is there), and every rule 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from monitor.prometheus import LocalPrometheus
+from streams.records import Article
+from streams.topics import Topics
 from tests.feed_server import FeedServer
+from tests.integration.test_dedup import ag_news
 from tests.integration.test_polling import FAST_POLLING, rss
 from tests.kafka_fixtures import REPO_ROOT
+from tests.kafka_helpers import produce
 
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 
@@ -80,8 +86,39 @@ def test_prometheus_scrapes_a_worker_and_evaluates_every_rule(
                 break
             assert time.monotonic() < deadline, rules
             time.sleep(1)
-        assert len(rules) == 6
+        shipped = yaml.safe_load(RULES.read_text())["groups"]
+        assert sorted(r["name"] for r in rules) == sorted(r["alert"] for g in shipped for r in g["rules"])
         unhealthy = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
         assert not unhealthy, unhealthy
         for rule in rules:
             prom.query(rule["query"])  # raises on an error
+
+
+async def test_consumer_lag_rises_with_a_backlog_and_returns_to_zero(
+    wirewatch_config, worker_factory, tmp_path: Path
+) -> None:
+    """A burst of raw articles on an embedding worker: the backlog is seen, then seen worked off."""
+    config = wirewatch_config(worker={"stages": ["embed"]})
+    worker_factory(config)
+    target = f"{config.metrics.host}:{config.metrics.port}"
+    raw = Topics(config.kafka.topic_prefix).articles_raw
+    lag = f'sum(wirewatch_consumer_lag{{topic="{raw}"}})'
+    with LocalPrometheus(tmp_path / "prometheus", [target]) as prom:
+        wait_for(prom, f"{lag} == 0")  # the worker reports its (empty) partitions
+        titles = ag_news(400)
+        await produce(
+            config, raw, [(f"lag-{i}".encode(), article(i, t).encode()) for i, t in enumerate(titles)]
+        )
+        peak = wait_for(prom, f"{lag} > 50", timeout=60)
+        assert float(peak[0]["value"][1]) <= len(titles)
+        wait_for(prom, f"{lag} == 0", timeout=240)
+        high = prom.query(f"max_over_time({lag}[10m:1s])")
+        assert float(high[0]["value"][1]) > 50
+
+
+def article(i: int, title: tuple[str, str]) -> Article:
+    at = datetime(2025, 3, 18, 12, 0, tzinfo=UTC) + timedelta(seconds=i)
+    return Article(
+        id=f"lag-{i}", feed_id="ag", source="AG", url=f"https://ag.example/{i}", canonical_url=f"https://ag.example/{i}",
+        title=title[0], summary=title[1], published_at=at, fetched_at=at,
+    )  # fmt: skip
