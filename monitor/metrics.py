@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 ITEM_KINDS = ("new", "updated", "seen")
+# seconds to a day: fetched → alert is seconds; published → alert adds the feed's own delay
+LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
 
 
 class Metrics:
@@ -165,6 +167,19 @@ class Metrics:
             "wirewatch_alerts_total",
             "Alerts sent, by detector and severity (replays re-sending a stored alert not counted).",
             ["detector", "severity"],
+            registry=r,
+        )
+        self.alert_latency = Histogram(
+            "wirewatch_alert_latency_seconds",
+            "From the triggering article's publication (`since=published`: feed delay included) "
+            "or its fetch (`since=fetched`: our pipeline) to the alert being made.",
+            ["since"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.detector_evaluations = Counter(
+            "wirewatch_detector_evaluations_total",
+            "Detector runs on articles (the detectors a gate ruled out are not run, nor counted).",
             registry=r,
         )
         self.detect_duration = Histogram(

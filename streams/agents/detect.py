@@ -142,6 +142,7 @@ class DetectStage:
             metrics.detector_held.labels(detector_id, reason.split(" ")[0]).inc()
         for detector_id, _ in outcome.errors:
             metrics.detector_errors.labels(detector_id).inc()
+        metrics.detector_evaluations.inc(outcome.evaluated)
         alerts = [alert_record(f, article, self.engine.version) for f in outcome.firings]
         if alerts:
             expiring.set(
@@ -149,8 +150,13 @@ class DetectStage:
                 [a.model_dump(mode="json") for a in alerts],
                 max(article.at, expiring.clock) + FIRED_MEMORY,
             )
+            now = time.time()
+            since_published = max(now - article.at, 0.0)  # event time: published, never after fetched
+            since_fetched = max(now - out.article.fetched_at.timestamp(), 0.0)
             for alert in alerts:
                 metrics.alerts.labels(alert.detector_id, alert.severity.value).inc()
+                metrics.alert_latency.labels("published").observe(since_published)
+                metrics.alert_latency.labels("fetched").observe(since_fetched)
         return alerts
 
     def flush(self) -> int:

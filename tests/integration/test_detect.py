@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import jsonschema
 
 from monitor.config import WirewatchConfig, load_detectors
@@ -138,6 +139,11 @@ async def test_seed_events_alert_exactly_once_and_a_redelivery_adds_nothing(
     schema = json.loads((REPO / "schemas" / "alert.schema.json").read_text())
     for record in await read_all(config, topics.alerts):  # as any Kafka client reads them
         jsonschema.validate(json.loads(record.value), schema)
+    scraped = scrape(config)
+    assert scraped[("wirewatch_alert_latency_seconds_count", (("since", "fetched"),))] == len(EXPECTED)
+    assert scraped[("wirewatch_alert_latency_seconds_count", (("since", "published"),))] == len(EXPECTED)
+    assert sum(v for (name, _), v in scraped.items() if name == "wirewatch_alerts_total") == len(EXPECTED)
+    assert scraped[("wirewatch_detector_evaluations_total", ())] > 0
 
     # the same deliveries again, after a restart: replays get their stored alerts back, nothing new
     worker.stop()
@@ -148,6 +154,18 @@ async def test_seed_events_alert_exactly_once_and_a_redelivery_adds_nothing(
     assert {a.id for a in again} == set(by_id)
     for alert in again:
         assert alert == by_id[alert.id], "a re-sent alert is the stored record, not a new one"
+
+
+def scrape(config) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:  # type: ignore[no-untyped-def]
+    """The worker's /metrics as {(sample name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://{config.metrics.host}:{config.metrics.port}/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
