@@ -5,8 +5,9 @@ The worker's ``/health`` and ``/ready`` answer too (``streams.app.add_health_pag
 Prometheus is Debian's package (``monitor.prometheus``); the worker polls
 real RSS over HTTP (one feed answers 500) into the real broker. The test
 waits for scrapes, then asks the server itself: the worker is up, the
-metrics the rules use have series (and Faust's sensor is there), and every rule of
-``deploy/prometheus/rules.yml`` was evaluated without error.
+metrics the rules use have series (and Faust's sensor is there), every rule of
+``deploy/prometheus/rules.yml`` was evaluated without error, and so does every
+query of the Grafana dashboard.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 import httpx
 import yaml
 
+from monitor.errors import PrometheusError
 from monitor.prometheus import LocalPrometheus
 from streams.records import Article
 from streams.topics import Topics
+from tests.dashboard import queries as dashboard_queries
 from tests.feed_server import FeedServer
 from tests.integration.test_dedup import ag_news
 from tests.integration.test_polling import FAST_POLLING, rss
@@ -92,6 +95,14 @@ def test_prometheus_scrapes_a_worker_and_evaluates_every_rule(
         assert not unhealthy, unhealthy
         for rule in rules:
             prom.query(rule["query"])  # raises on an error
+        # and every query of the shipped Grafana dashboard (its variables filled as Grafana does)
+        for title, expr in dashboard_queries(rate_interval="30s", range_="5m"):
+            try:
+                prom.query(expr)
+            except PrometheusError as exc:
+                raise AssertionError(f"dashboard panel {title!r}: {exc}") from exc
+        # and a rate panel has data once two scrapes of its counters are in
+        wait_for(prom, "sum by (outcome) (rate(wirewatch_feed_polls_total[30s]))")
 
 
 async def test_consumer_lag_rises_with_a_backlog_and_returns_to_zero(
