@@ -111,6 +111,11 @@ class Metrics:
             "Stories opened (an article unlike any open story).",
             registry=r,
         )
+        self.stories_open = Gauge(
+            "wirewatch_stories_open",
+            "Stories with an article inside the window, on this worker's sequencer.",
+            registry=r,
+        )
         self.dedup_recovery_seconds = Gauge(
             "wirewatch_dedup_recovery_seconds",
             "Time the last index rebuild took after an assignment (snapshot load + changelog tail).",

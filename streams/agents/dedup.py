@@ -189,6 +189,7 @@ class DedupRuntime:
         index = self.sequencer.index if self.sequencer is not None else None
         self.ctx.metrics.dedup_index_vectors.set(len(index) if index is not None else 0)
         self.ctx.metrics.dedup_index_bytes.set(index.nbytes() if index is not None else 0)
+        self.ctx.metrics.stories_open.set(self.sequencer.stories_open if self.sequencer is not None else 0)
 
 
 def register(ctx: StageContext) -> None:

@@ -68,6 +68,7 @@ MAX_REVISIONS = 16
 MAX_TEXT = 1000
 EVICT_STEPS = 16  # entries examined per article: keeps eviction ahead of arrivals
 REBUILD_CHUNK = 4096  # window entries added to the index per call when it is rebuilt
+STORIES_OPEN = "stories_open"  # meta key: the count of open stories
 FACTS_CACHE = 100_000  # candidates' extracted facts kept (a few KB each)
 
 
@@ -201,6 +202,18 @@ class Sequencer:
     @property
     def clock(self) -> float:
         return self.state.meta.get("clock") or 0.0
+
+    @property
+    def stories_open(self) -> int:
+        """Stories with an article inside the window: counted as they open and close.
+
+        Kept in the meta table, so the count follows the stories table through every
+        changelog restore and handover, and reading it never scans a table.
+        """
+        return max(0, self._meta_int(STORIES_OPEN, 0))
+
+    def _stories_changed(self, delta: int) -> None:
+        self.state.meta[STORIES_OPEN] = float(self._meta_int(STORIES_OPEN, 0) + delta)
 
     def rebuild_index(self, upto_seq: int, threads: int = 1) -> int:
         """Add the window's vectors the index does not hold yet (after a restart); returns how many.
@@ -337,7 +350,10 @@ class Sequencer:
 
         if known is not None:
             root_id = known.root_id
-            story = st.stories.get(known.story_id) or self._reopen(known, enriched, clock, seq)
+            story = st.stories.get(known.story_id)
+            if story is None:
+                story = self._reopen(known, enriched, clock, seq)
+                self._stories_changed(+1)
             same = next((r for r in known.revisions if r.content_hash == enriched.content_hash), None)
             latest = known.revisions[-1]
             other_feed = all(r.feed_id != article.feed_id for r in known.revisions)
@@ -364,6 +380,7 @@ class Sequencer:
         new_story = story is None
         if story is None:
             story = open_story(article.id, article.title, article.source, clock, seq)
+            self._stories_changed(+1)
         else:
             story = add_member(story, article.source, clock, seq)
         if vector is not None and kind != "exact":
@@ -420,6 +437,7 @@ class Sequencer:
             story = open_story(article.id, article.title, article.source, event_time(enriched), seq)
             story = story.model_copy(update={"id": decision.story_id})
             st.stories[story.id] = story
+            self._stories_changed(+1)
         if st.hashes.get(enriched.content_hash) is None:
             st.hashes[enriched.content_hash] = f"{seq}|{known.root_id}"
         if seq < self._meta_int("low", 0):
@@ -597,6 +615,7 @@ class Sequencer:
         story = st.stories.get(entry.story_id)
         if story is not None and story.last_seq <= entry.seq:
             st.stories.pop(entry.story_id)
+            self._stories_changed(-1)
 
     def _forget(self, entry: WindowEntry) -> None:
         st = self.state

@@ -174,6 +174,7 @@ def test_the_window_slides_and_forgets_everything_that_left_it() -> None:
     assert sorted(st.window) == list(range(13, 20))  # type: ignore[call-overload]
     assert set(st.articles) == {f"x{i}" for i in range(13, 20)}  # type: ignore[call-overload]
     assert len(st.stories) == 7
+    assert seq.stories_open == 7  # counted as stories open and close, never by a scan
     assert len(st.hashes) == 7
     assert seq.index is not None
     assert len(seq.index) <= 8
@@ -264,8 +265,10 @@ def test_ids_outlive_the_search_window_so_late_edits_are_updates_of_the_same_sto
     assert st.window.get(0) is not None
     assert st.window.get(0).dim == 0  # slimmed: no vector, no text
     assert first.decision.story_id not in st.stories  # the story closed with its last article
+    assert seq.stories_open == len(st.stories)
     late = enriched("a1", "Explosions in Kyiv", "Blasts after sirens.", WEATHER, at=T0 + timedelta(hours=20))
     out = seq.process(late, 20)
+    assert seq.stories_open == len(st.stories)  # reopened: counted again
     assert (out.decision.kind, out.decision.revision) == ("update", 1)
     assert out.decision.story_id == first.decision.story_id
     assert not out.decision.new_story
