@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -417,6 +418,12 @@ class WirewatchConfig(Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     entities: tuple[EntityDef, ...] = Field((), description="Named entities detectors refer to by id.")
     detectors: tuple[DetectorEntry, ...] = Field((), description="Detectors, each with a `kind:`.")
+    detectors_file: Path | None = Field(
+        None,
+        description="A detectors document (`version`, `entities`, `detectors`; the file "
+        "`wirewatch detectors apply` takes) to start with, relative to this file; instead of "
+        "inline `entities:` and `detectors:`.",
+    )
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
@@ -425,6 +432,13 @@ class WirewatchConfig(Section):
         _check_unique("feeds", [f.id for f in self.feeds])
         _check_unique("detectors", [d.id for d in self.detectors])
         return self
+
+    @field_validator("detectors_file")
+    @classmethod
+    def _one_source_of_detectors(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and (info.data.get("entities") or info.data.get("detectors")):
+            raise ValueError("give detectors inline (`entities:`, `detectors:`) or in a file, not both")
+        return value
 
     def detectors_document(self) -> DetectorsDocument:
         """The detectors this file starts workers with."""
@@ -438,7 +452,19 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Wirew
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from exc
-    return parse_config(text, source=str(path), env=env)
+    config = parse_config(text, source=str(path), env=env)
+    if config.detectors_file is None:
+        return config
+    file = path.parent / config.detectors_file
+    try:
+        document = load_detectors(file)
+    except ConfigError as exc:
+        issues = [i if i.startswith(str(file)) else f"{file}: {i}" for i in exc.issues]
+        raise ConfigError(f"{path}: detectors_file", issues) from None
+    # the file's detectors become this config's, as if written inline
+    return config.model_copy(
+        update={"entities": document.entities, "detectors": document.detectors, "detectors_file": None}
+    )
 
 
 def parse_config(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from monitor.config import WirewatchConfig, load_config, parse_config
 from monitor.errors import ConfigError
@@ -204,3 +207,66 @@ def test_worker_stages_name_every_registered_stage() -> None:
     assert set(WirewatchConfig().worker.stages) == set(STAGES)
     with pytest.raises(ConfigError, match=r"w.yaml:2:\d+: worker.stages\[1\]"):
         parse_config("worker:\n  stages: [poll, dedupe]\n", source="w.yaml", env={})
+
+
+def test_detectors_come_from_a_file_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "d.yaml").write_text(
+        "version: v1\ndetectors:\n  - {id: swap, kind: keyword, any: [prisoner exchange]}\n"
+    )
+    (tmp_path / "w.yaml").write_text("detectors_file: rules/d.yaml\n")
+    config = load_config(tmp_path / "w.yaml", env={})
+    assert [d.id for d in config.detectors] == ["swap"]
+    assert config.detectors_file is None  # loaded: the config reads as if written inline
+
+
+def test_a_broken_detectors_file_is_named_with_its_own_line(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text("detectors:\n  - {id: swap, kind: keyword, anyy: [x]}\n")
+    (tmp_path / "w.yaml").write_text("detectors_file: d.yaml\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "w.yaml", env={})
+    assert caught.value.source.endswith("w.yaml: detectors_file")
+    assert any(i.startswith(f"{tmp_path / 'd.yaml'}:2:") and "anyy" in i for i in caught.value.issues)
+    (tmp_path / "w.yaml").write_text("detectors_file: missing.yaml\n")
+    with pytest.raises(ConfigError, match=r"missing\.yaml: cannot read the file"):
+        load_config(tmp_path / "w.yaml", env={})
+
+
+def test_detectors_inline_and_from_a_file_is_an_error_at_the_key() -> None:
+    issues = errors_of(
+        """\
+        detectors:
+          - {id: swap, kind: keyword, any: [prisoner exchange]}
+        detectors_file: d.yaml
+        """
+    )
+    assert len(issues) == 1
+    assert issues[0].startswith("w.yaml:3:1: detectors_file:"), issues
+    assert "not both" in issues[0]
+
+
+def _config_keys(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every key path of the config, down to the leaves (detector kinds are documented per kind)."""
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        annotation = field.annotation
+        inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is tuple else annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and name not in ("entities", "detectors"):
+            yield from _config_keys(inner, path)
+        else:
+            yield path
+
+
+def test_the_readme_configuration_reference_names_every_key() -> None:
+    readme = (REPO / "README.md").read_text()
+    reference = readme.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    keys = list(_config_keys(WirewatchConfig))
+    assert ("kafka", "security", "protocol") in keys
+    assert ("detectors_file",) in keys
+    # a key is written as its path within its section's table, or as its bare name
+    missing = [
+        ".".join(path)
+        for path in keys
+        if f"`{'.'.join(path[1:] or path)}`" not in reference and f"`{path[-1]}`" not in reference
+    ]
+    assert not missing, f"keys missing from the README's configuration reference: {missing}"
