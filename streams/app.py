@@ -6,7 +6,7 @@ their loop so a malformed message is dead-lettered, never a crashed agent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ class StageContext:
     topics: Topics
     metrics: Metrics = field(default_factory=Metrics)
     services: dict[str, Any] = field(default_factory=dict)  # per-stage helpers, for tests and health
+    # what a stage still prepares before it can process (stage → reason): ``/ready`` waits for it
+    preparing: dict[str, str] = field(default_factory=dict)
 
     def raw_topic(self, name: str) -> Any:
         """A Faust topic of bytes keys and values; partitions come from our topic specs."""
@@ -118,8 +120,10 @@ def add_faust_sensor(app: Any, metrics: Metrics) -> None:
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, FAUST_METRICS_PREFIX))
 
 
-def readiness(app: Any) -> tuple[bool, str]:
-    """Ready once the worker has finished its first recovery and is not rebalancing."""
+def readiness(app: Any, preparing: Mapping[str, str] | None = None) -> tuple[bool, str]:
+    """Ready once every stage is prepared (the model loaded), recovery is done, and not rebalancing."""
+    if preparing:
+        return False, "; ".join(f"{stage}: {reason}" for stage, reason in sorted(preparing.items()))
     if not app.tables.recovery.completed.is_set():
         return False, "recovering state (first assignment not done)"
     if app.rebalancing:
@@ -141,7 +145,7 @@ def add_health_pages(app: Any, ctx: StageContext) -> None:
 
     @app.page("/ready")  # type: ignore[untyped-decorator]
     async def ready(web: Any, request: Any) -> Any:
-        ok, state = readiness(app)
+        ok, state = readiness(app, ctx.preparing)
         body = {
             "ready": ok,
             "state": state,

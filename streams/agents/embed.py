@@ -55,12 +55,14 @@ def register(ctx: StageContext) -> None:
     deadletters = ctx.raw_topic(ctx.topics.deadletter)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
     state: dict[str, Embedder] = {}
+    ctx.preparing[STAGE] = f"loading the embedding model {settings.model}"
 
     async def embedder() -> Embedder:
         if "model" not in state:  # load once per worker, off the event loop
             loop = asyncio.get_running_loop()
             state["model"] = await loop.run_in_executor(executor, Embedder, settings)
             settle("loading the embedding model")
+            ctx.preparing.pop(STAGE, None)
             log.info("embedding model %s loaded (dim %d)", settings.model, state["model"].dim)
         return state["model"]
 

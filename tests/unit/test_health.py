@@ -1,4 +1,4 @@
-"""``/ready`` says why a worker is not ready: still recovering its first assignment, or rebalancing."""
+"""``/ready`` says why a worker is not ready: a stage preparing, its first recovery, or a rebalance."""
 
 from __future__ import annotations
 
@@ -30,3 +30,12 @@ def test_not_ready_while_rebalancing() -> None:
 
 def test_ready_when_recovered_and_settled() -> None:
     assert readiness(app(recovered=True, rebalancing=False)) == (True, "processing")
+
+
+def test_not_ready_while_a_stage_prepares() -> None:
+    preparing = {"embed": "loading the embedding model all-MiniLM-L6-v2"}
+    assert readiness(app(recovered=True, rebalancing=False), preparing) == (
+        False,
+        "embed: loading the embedding model all-MiniLM-L6-v2",
+    )
+    assert readiness(app(recovered=True, rebalancing=False), {}) == (True, "processing")
