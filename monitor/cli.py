@@ -453,18 +453,26 @@ def _bootstrap(config: WirewatchConfig) -> list[str]:
 
 
 @app.command("demo")
-def demo(config_file: ConfigOption = None) -> None:
-    """Run the monitor on the demo configuration with the embedded local broker."""
-    path = config_file or Path(__file__).resolve().parent.parent / "examples" / "wirewatch.yaml"
-    console.print(
-        "[bold]Wirewatch demo[/]: starting the local Kafka broker and a worker "
-        f"with {path}.\nThe worker polls the example feeds (real outlets: without internet they "
-        "fail and back off), embeds, deduplicates and groups articles into stories "
-        "(on the articles.sequenced topic); detectors and bundled demo feeds are being built "
-        "(see the issues). Ctrl-C stops everything.",
-        highlight=False,
-    )
-    run(path)
+def demo(
+    config_file: ConfigOption = None,
+    speed: Annotated[float, typer.Option(min=0.1, help="Play the demo news this many times faster.")] = 1.0,
+) -> None:
+    """Run the monitor on the bundled demo news with the embedded local broker."""
+    from monitor.demo import DEMO_CONFIG, FEEDS_ENV, DemoFeedServer
+
+    path = config_file or DEMO_CONFIG
+    with DemoFeedServer(speed=speed) as feeds:
+        os.environ[FEEDS_ENV] = feeds.url
+        with _errors():
+            metrics = _load(path).metrics
+        feeds.start_news_when_ready(f"http://{metrics.host}:{metrics.port}/ready")
+        console.print(
+            f"[bold]Wirewatch demo[/]: four outlets serve the demo news from {feeds.url}; "
+            f"items appear over {feeds.news.duration / speed:.0f} s once the worker is ready. "
+            f"Starting the local Kafka broker and a worker with {path}. Ctrl-C stops everything.",
+            highlight=False,
+        )
+        run(path)
 
 
 def main() -> None:

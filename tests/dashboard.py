@@ -61,7 +61,7 @@ def render(prom: Any, path: Path, start: float, end: float, titles: list[str], s
     for ax in list(axes.flat)[len(chosen) :]:
         ax.axis("off")
     fig.suptitle(
-        "Wirewatch dashboard panels, from a real Prometheus scraping the seed-report run", fontsize=11
+        "Wirewatch dashboard panels, from a real Prometheus scraping a worker on the demo news", fontsize=11
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,207 @@
+"""The demo's news, served as real RSS feeds from a local HTTP server.
+
+``examples/demo/news.yaml`` lists outlets and timed items. The server releases
+each item ``at`` seconds (divided by ``speed``) after its clock starts: when the
+worker reports ready (``/ready``: model loaded, partitions assigned), so a slow
+start (the broker, the model) does not bunch the news up, and the detectors
+fire in a believable order. Until then the feeds are valid and empty. Feeds are polled over
+real HTTP, exactly like a publisher's: the poller, parser and conditional
+requests under test are the production ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from monitor.yamlsource import load_yaml
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "examples" / "demo"
+DEMO_NEWS = DEMO_DIR / "news.yaml"
+DEMO_CONFIG = DEMO_DIR / "wirewatch.yaml"
+FEEDS_ENV = "WIREWATCH_DEMO_FEEDS"  # the config's feed URLs start with it
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Outlet(_Model):
+    id: str
+    title: str
+    link: str = Field(description="Home page; item links are this plus the item id.")
+
+
+class Item(_Model):
+    at: float = Field(ge=0, description="Seconds after the first poll at which it appears.")
+    outlet: str
+    id: str = Field(description="Stable within the outlet; a later item with the same id is an edit.")
+    title: str
+    summary: str = ""
+
+
+class Expected(_Model):
+    detector: str
+    item: str
+
+
+class DemoNews(_Model):
+    outlets: tuple[Outlet, ...]
+    items: tuple[Item, ...]
+    expect: tuple[Expected, ...] = ()
+
+    @model_validator(mode="after")
+    def _known_outlets(self) -> DemoNews:
+        names = {o.id for o in self.outlets}
+        unknown = sorted({i.outlet for i in self.items} - names)
+        if unknown:
+            raise ValueError(f"items name unknown outlets: {unknown}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path = DEMO_NEWS) -> DemoNews:
+        return cls.model_validate(load_yaml(path.read_text(encoding="utf-8"), str(path), {}).data)
+
+    @property
+    def duration(self) -> float:
+        return max((i.at for i in self.items), default=0.0)
+
+    def link(self, item: Item) -> str:
+        outlet = next(o for o in self.outlets if o.id == item.outlet)
+        return f"{outlet.link.rstrip('/')}/{item.id}"
+
+
+class DemoClock:
+    """Started once; ``speed`` > 1 plays the news faster (tests)."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        self.speed = speed
+        self._lock = threading.Lock()
+        self.started: float | None = None  # monotonic
+        self.started_at: datetime | None = None  # wall clock, for publication dates
+
+    def start(self) -> None:
+        with self._lock:
+            if self.started is None:
+                self.started = time.monotonic()
+                self.started_at = datetime.now(UTC)
+
+    def elapsed(self) -> float:
+        """News seconds since the start (0 before it)."""
+        return 0.0 if self.started is None else (time.monotonic() - self.started) * self.speed
+
+    def published(self, item: Item) -> datetime:
+        assert self.started_at is not None
+        return self.started_at + timedelta(seconds=item.at / self.speed)
+
+
+def render_feed(news: DemoNews, outlet: Outlet, clock: DemoClock) -> bytes:
+    """The outlet's RSS 2.0 as of now: released items, latest edit of each, newest first."""
+    now = clock.elapsed()
+    latest: dict[str, Item] = {}
+    for item in news.items if clock.started is not None else ():
+        if item.outlet == outlet.id and item.at <= now:
+            latest[item.id] = item  # listed in time order: a later edit replaces the earlier
+    entries = "".join(
+        f"<item><title>{escape(i.title)}</title><link>{escape(news.link(i))}</link>"
+        f'<guid isPermaLink="true">{escape(news.link(i))}</guid>'
+        f"<description>{escape(i.summary)}</description>"
+        f"<pubDate>{format_datetime(clock.published(i))}</pubDate></item>"
+        for i in sorted(latest.values(), key=lambda i: -i.at)
+    )
+    channel = (
+        f"<channel><title>{escape(outlet.title)}</title><link>{escape(outlet.link)}</link>"
+        f"<description>Wirewatch demo news</description>{entries}</channel>"
+    )
+    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+class DemoFeedServer:
+    """``/<outlet>.xml`` for every outlet, on loopback, in a background thread."""
+
+    def __init__(self, news: DemoNews | None = None, speed: float = 1.0, port: int = 0) -> None:
+        self.news = news or DemoNews.load()
+        self.clock = DemoClock(speed)
+        self.polls = 0
+        outlets = {f"/{o.id}.xml": o for o in self.news.outlets}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outlet = outlets.get(self.path.split("?", 1)[0])
+                if outlet is None:
+                    self.send_error(404, "no such demo feed")
+                    return
+                server.polls += 1
+                body = render_feed(server.news, outlet, server.clock)
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # the worker's metrics and logs tell the story
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-feeds", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def finished(self) -> bool:
+        """Every item has been released."""
+        return self.clock.elapsed() >= self.news.duration
+
+    def start(self) -> DemoFeedServer:
+        self._thread.start()
+        return self
+
+    def start_news_when_ready(self, ready_url: str, timeout: float = 600.0) -> threading.Thread:
+        """Start the news clock once ``ready_url`` (a worker's ``/ready``) answers 200."""
+
+        def wait() -> None:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.clock.started is None:
+                try:
+                    if httpx.get(ready_url, timeout=2.0).status_code == 200:
+                        self.clock.start()
+                        return
+                except httpx.HTTPError:
+                    pass  # the worker's web server is not up yet
+                time.sleep(0.5)
+
+        thread = threading.Thread(target=wait, name="demo-news-clock", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> DemoFeedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
