@@ -51,7 +51,7 @@ class Outcome:
     found: dict[str, Finding] = field(default_factory=dict)
     held: list[tuple[str, str]] = field(default_factory=list)  # (detector id, reason)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (detector id, error)
-    evaluated: int = 0  # detectors run (not ruled out by a gate or missing findings)
+    evaluated: list[str] = field(default_factory=list)  # detectors run (not ruled out by a gate)
 
 
 def dependency_order(specs: list[DetectorSpec]) -> list[DetectorSpec]:
@@ -111,7 +111,7 @@ class Engine:
             ):
                 continue
             spec = step.detector.spec
-            outcome.evaluated += 1
+            outcome.evaluated.append(spec.id)
             try:
                 finding = step.detector.evaluate(article, step.state.bind(expiring, article.at), found)
             except Exception as exc:  # a detector bug must not stop the others, nor the stage

@@ -184,7 +184,8 @@ class Metrics:
         )
         self.detector_evaluations = Counter(
             "wirewatch_detector_evaluations_total",
-            "Detector runs on articles (the detectors a gate ruled out are not run, nor counted).",
+            "Detector runs on articles, by detector (those a gate ruled out are neither run nor counted).",
+            ["detector"],
             registry=r,
         )
         self.detect_duration = Histogram(

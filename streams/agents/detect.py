@@ -142,7 +142,8 @@ class DetectStage:
             metrics.detector_held.labels(detector_id, reason.split(" ")[0]).inc()
         for detector_id, _ in outcome.errors:
             metrics.detector_errors.labels(detector_id).inc()
-        metrics.detector_evaluations.inc(outcome.evaluated)
+        for detector_id in outcome.evaluated:
+            metrics.detector_evaluations.labels(detector_id).inc()
         alerts = [alert_record(f, article, self.engine.version) for f in outcome.firings]
         if alerts:
             expiring.set(

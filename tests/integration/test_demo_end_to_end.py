@@ -51,6 +51,7 @@ MUST_HAVE_DATA = [
     "Feed health",
     "Dedup window index",
     "Workers up",
+    "Detectors",
 ]
 PICTURED = [
     "Feed polls by outcome",

@@ -143,7 +143,10 @@ async def test_seed_events_alert_exactly_once_and_a_redelivery_adds_nothing(
     assert scraped[("wirewatch_alert_latency_seconds_count", (("since", "fetched"),))] == len(EXPECTED)
     assert scraped[("wirewatch_alert_latency_seconds_count", (("since", "published"),))] == len(EXPECTED)
     assert sum(v for (name, _), v in scraped.items() if name == "wirewatch_alerts_total") == len(EXPECTED)
-    assert scraped[("wirewatch_detector_evaluations_total", ())] > 0
+    for detector_id, _ in EXPECTED:  # every alerting detector ran, and matched at least what it sent
+        label = (("detector", detector_id),)
+        assert scraped[("wirewatch_detector_evaluations_total", label)] >= 1
+        assert scraped[("wirewatch_detector_matches_total", label)] >= 1
 
     # the same deliveries again, after a restart: replays get their stored alerts back, nothing new
     worker.stop()
