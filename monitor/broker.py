@@ -8,7 +8,9 @@ Two lifetimes:
 
 * attached (``wirewatch run``, the test session): the JVM gets the kernel's
   parent-death signal, so it dies with the Python process that started it,
-  even if that process is killed with SIGKILL;
+  even if that process is killed with SIGKILL; it runs in a process group of
+  its own, so a Ctrl-C in the terminal stops the worker first, and the worker
+  leaves its group and commits while the broker is still there;
 * detached (``wirewatch broker start``): it outlives the command; ``wirewatch
   broker stop`` finds it through the pid file in its data directory.
 """
@@ -302,7 +304,9 @@ class LocalBroker:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=not attached,
+                # its own process group either way: the terminal's Ctrl-C reaches only our process,
+                # which stops its worker while the broker is still up, then the broker
+                start_new_session=True,
                 preexec_fn=die_with_parent if attached else None,
             )
         self.pid_file.write_text(json.dumps({"pid": self.process.pid, "bootstrap": self.bootstrap}))

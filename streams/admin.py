@@ -71,19 +71,23 @@ async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> EnsureR
                 report.created.append(topic)
                 log.info("created topic %s", topic)
     present = [s for s in specs if s.name in existing]
-    if present:
-        await _check_partitions(admin, present)
-        report.existing.extend(s.name for s in present)
+    report.existing.extend(s.name for s in present)
+    if specs:  # the new ones too: clients that start at once must find a leader for every partition
+        await _check_partitions(admin, specs)
     return report
 
 
 async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0) -> None:
-    # a topic created a moment ago (by another client) may not be described yet: its metadata
-    # answers "unknown" or "no leader" for a while; ask again until every topic is known
+    # a topic created a moment ago may not be described yet: its metadata answers "unknown" or
+    # "no leader" for a while; ask again until every topic is known and every partition led
     deadline = asyncio.get_running_loop().time() + within
     while True:
         described = await admin.describe_topics([s.name for s in specs])
-        counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+        counts = {
+            d["topic"]: len(d["partitions"])
+            for d in described
+            if d["error_code"] == 0 and all(p["leader"] >= 0 for p in d["partitions"])
+        }
         if len(counts) == len(specs) or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.2)
@@ -102,3 +106,25 @@ async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec], 
             "between partitions and break per-key state). Set kafka.partitions to the existing "
             "count, or use a new kafka.topic_prefix."
         )
+
+
+async def wait_for_coordinator(kafka: KafkaConfig, group: str, within: float = 30.0) -> bool:
+    """Wait until the broker can coordinate ``group`` (a fresh broker first creates its offsets topic).
+
+    A worker that joins before that logs "GroupCoordinatorNotAvailable" errors and retries;
+    waiting here keeps first starts quiet. False if it did not happen within ``within`` seconds
+    (the worker then starts anyway and retries as Kafka clients do).
+    """
+    admin = AIOKafkaAdminClient(**aiokafka_options(kafka), request_timeout_ms=10000)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                await admin.describe_consumer_groups([group])
+                return True
+            except KafkaError:
+                await asyncio.sleep(0.5)
+        return False
+    finally:
+        await admin.close()

@@ -9,7 +9,7 @@ from typing import Any
 import faust
 
 from monitor.config import WirewatchConfig
-from streams.admin import ensure_topics
+from streams.admin import ensure_topics, wait_for_coordinator
 from streams.agents import register_all
 from streams.app import (
     ConsumerLag,
@@ -43,11 +43,14 @@ def run_worker(config: WirewatchConfig) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
     report = asyncio.run(ensure_topics(config.kafka))
     log.info("topics: %s", report.summary())
+    if not asyncio.run(wait_for_coordinator(config.kafka, config.worker.app_id)):
+        log.warning("Kafka cannot coordinate group %s yet; the worker will retry", config.worker.app_id)
     if config.feeds:  # a config without feeds (a processing-only worker) leaves the registry alone
         log.info("%s", asyncio.run(sync_feeds(config, remove=False)).summary())
     prepare_backend(config.pipeline.embed)  # before any stage loads usearch
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run() left none; Faust needs one
     app = build_app(config)
     config.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    worker = faust.Worker(app, loglevel=config.worker.log_level.upper(), quiet=True)
+    # stdout stays stdout (Faust would turn prints into log lines): the demo prints alerts there
+    worker = faust.Worker(app, loglevel=config.worker.log_level.upper(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
