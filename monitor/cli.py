@@ -7,21 +7,26 @@ error, 3 invalid configuration, 4 Kafka or broker problem.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
-from collections.abc import Iterator
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from detectors.base import Severity
 from monitor.broker import KafkaDistribution, LocalBroker
 from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config, load_detectors
 from monitor.detectors_cli import detectors_app
-from monitor.errors import BrokerError, ConfigError, TopicError, WirewatchError
+from monitor.errors import ArchiveError, BrokerError, ConfigError, TopicError, WirewatchError
 from monitor.prometheus import PrometheusDistribution
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG, EXIT_KAFKA = 1, 2, 3, 4
@@ -40,6 +45,7 @@ broker_app = typer.Typer(help="The embedded local Kafka broker (single-node KRaf
 topics_app = typer.Typer(help="Kafka topics used by Wirewatch.", no_args_is_help=True)
 schema_app = typer.Typer(help="JSON Schemas of the records users read.", no_args_is_help=True)
 feeds_app = typer.Typer(help="The feed registry: sync to Kafka, OPML import/export.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Read alert topics as a subscriber.", no_args_is_help=True)
 prometheus_app = typer.Typer(
     help="Prometheus and promtool from Debian's package, on which the shipped rules are proven.",
     no_args_is_help=True,
@@ -49,6 +55,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(prometheus_app, name="prometheus")
 app.add_typer(detectors_app, name="detectors")
 
@@ -106,6 +113,19 @@ def _local_broker(config: WirewatchConfig) -> LocalBroker:
         heap_mb=emb.heap_mb,
         kafka_version=emb.kafka_version,
     )
+
+
+def _as_client(config: WirewatchConfig) -> WirewatchConfig:
+    """For a client command: an embedded broker's actual port, from its pid file (it may be 0 = any)."""
+    if not config.kafka.is_embedded:
+        return config
+    status = _local_broker(config).status()
+    if status.bootstrap is None:
+        raise BrokerError(
+            f"no local broker is running for {config.kafka.embedded.data_dir} "
+            "(start `wirewatch run` or `wirewatch demo` with this config first)"
+        )
+    return _with_port(config, int(status.bootstrap.rsplit(":", 1)[1]))
 
 
 def _with_port(config: WirewatchConfig, port: int) -> WirewatchConfig:
@@ -257,6 +277,146 @@ def topics_list(config_file: ConfigOption = None) -> None:
 
 
 # ---------------------------------------------------------------- feeds
+
+
+@feeds_app.command("check")
+def feeds_check(
+    source: Annotated[str, typer.Argument(help="A feed URL, or a saved feed file.")],
+    config_file: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The articles as JSON lines, for piping.")] = False,
+) -> None:
+    """Fetch and parse one feed as a poller would: what it would publish, and why any entry is skipped.
+
+    Limits and timeouts come from the config's `polling:` section (defaults without a config); a
+    URL of a configured feed gets that feed's id, so the article ids shown are the real ones.
+    Exit code 1 when nothing would be published (fetch failed, not a feed).
+    """
+    from monitor.feedcheck import CHECK_FEED_ID, check_file, check_url
+
+    with _errors():
+        config = _load(config_file, required=False)
+    feed_id = next((f.id for f in config.feeds if f.url == source), CHECK_FEED_ID)
+    if source.startswith(("http://", "https://")):
+        report = asyncio.run(check_url(source, config.polling, feed_id))
+    elif Path(source).is_file():
+        report = check_file(Path(source), config.polling, feed_id)
+    else:
+        raise typer.BadParameter("not an http(s) URL nor a file", param_hint="SOURCE")
+    if as_json:
+        for item in report.published:
+            typer.echo(item.article.encode().decode())
+    else:
+        _print_feed_check(report)
+    if not report.usable:
+        if as_json:
+            console.print(f"[bold red]{source}:[/] {report.problem}", highlight=False)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_feed_check(report: Any) -> None:
+    fetch = report.fetch
+    parts = [report.source]
+    if fetch is not None:
+        parts.append(f"HTTP {fetch.status or '-'}, {len(fetch.body):,} bytes in {fetch.elapsed:.2f}s")
+    if report.parse is not None and report.parse.kind == "feed":
+        parts.append(f"{report.parse.version or 'feed'} “{report.parse.feed_title}”")
+        if report.parse.bozo:
+            parts.append(f"[yellow]not well-formed, read leniently: {report.parse.bozo}[/]")
+    out.print(" — ".join(parts), highlight=False)
+    if not report.usable:
+        out.print(f"[bold red]nothing would be published:[/] {report.problem}", highlight=False)
+        return
+    if report.published:
+        _print_articles(report.published)
+    out.print(
+        f"{len(report.published)} articles would be published, {len(report.skipped)} entries skipped",
+        highlight=False,
+    )
+    for reason in report.skipped:
+        out.print(f"  skipped: {reason}", highlight=False)
+
+
+def _print_articles(published: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(show_lines=False, pad_edge=False)
+    for column in ("#", "published (UTC)", "title", "id", "notes"):
+        table.add_column(column, overflow="fold")
+    for number, item in enumerate(published, 1):
+        a = item.article
+        table.add_row(
+            str(number), f"{a.published_at:%Y-%m-%d %H:%M}", a.title or "–", a.id, "; ".join(item.notes)
+        )
+    out.print(table)
+
+
+@feeds_app.command("list")
+def feeds_list(
+    config_file: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feed.")] = False,
+) -> None:
+    """The feed registry on Kafka with each feed's health: last success, failures, disabled, next poll."""
+    from streams.registry import feed_health
+    from streams.topics import Topics
+
+    with _errors():
+        config = _as_client(_load(config_file))
+        try:
+            feeds = asyncio.run(feed_health(config))
+        except (OSError, TimeoutError) as exc:
+            raise TopicError(f"cannot read the feed registry: {exc}") from exc
+    if as_json:
+        for f in feeds:
+            state = f.state.model_dump(mode="json", exclude={"seen"}) if f.state else None
+            typer.echo(json.dumps({"spec": f.spec.model_dump(mode="json"), "state": state}))
+        return
+    from rich.table import Table
+
+    table = Table(pad_edge=False)
+    for column in ("feed", "every", "last success", "last outcome", "failures", "next poll", "status"):
+        table.add_column(column, overflow="fold")
+    now = time.time()
+    for f in feeds:
+        st = f.state
+        table.add_row(
+            f"{f.spec.id}\n[dim]{f.spec.url}[/]",
+            _span(f.spec.interval_seconds),
+            f"{_span(now - st.last_success_at)} ago" if st and st.last_success_at else "never",
+            (st.last_outcome or "–") if st else "not polled yet",
+            str(st.consecutive_failures if st else 0),
+            _next_poll(st.next_poll_at if st else None, now),
+            _feed_status(f.spec.enabled, st),
+        )
+    out.print(table)
+    out.print(f"{len(feeds)} feeds on {Topics(config.kafka.topic_prefix).feeds}", highlight=False)
+
+
+def _span(seconds: float) -> str:
+    """Rounded for people: 42s, 12m, 3h 5m, 2d 4h."""
+    s = max(int(seconds), 0)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _next_poll(at: float | None, now: float) -> str:
+    if at is None:
+        return "–"
+    return f"in {_span(at - now)}" if at > now else "due"
+
+
+def _feed_status(enabled: bool, state: Any) -> str:
+    if state is not None and state.disabled_reason:
+        return f"[red]disabled[/]: {state.disabled_reason}"
+    if not enabled:
+        return "off (enabled: false)"
+    if state is not None and state.consecutive_failures:
+        return f"[yellow]failing[/]: {state.last_error or state.last_outcome}"
+    return "ok"
 
 
 @feeds_app.command("sync")
@@ -416,34 +576,250 @@ def schema_alert(
         typer.echo(text, nl=False)
 
 
+# ---------------------------------------------------------------- alerts
+
+
+@alerts_app.command("tail")
+def alerts_tail(
+    config_file: ConfigOption = None,
+    detector: Annotated[
+        list[str] | None, typer.Option("--detector", "-d", help="Only this detector (repeatable).")
+    ] = None,
+    severity: Annotated[
+        Severity | None, typer.Option("--severity", "-s", help="Only this severity and above.")
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="Only alerts with this label (repeatable: any).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Start with alerts made since: a duration back (1h, 30m) or an ISO 8601 time."),
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="The alerts topic to read (default: the config's main alerts topic).")
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="Keep waiting for new alerts (else stop at the end).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON alert per line, for piping.")] = False,
+) -> None:
+    """Show alerts as they fire: filtered, each alert id once (a replayed alert is never shown twice)."""
+    from aiokafka.errors import KafkaError
+
+    from monitor.alert_view import alert_json, alert_text, parse_since
+    from streams.subscribe import AlertFilter, Unreadable, tail_alerts
+    from streams.topics import Topics
+
+    try:
+        start = parse_since(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    accept = AlertFilter(frozenset(detector or ()), severity, frozenset(label or ()))
+    with _errors():
+        config = _as_client(_load(config_file))
+        name = topic or Topics(config.kafka.topic_prefix).alerts
+
+        async def go() -> None:
+            async for item in tail_alerts(config.kafka, name, since=start, follow=follow, accept=accept):
+                if isinstance(item, Unreadable):
+                    console.print(
+                        f"[yellow]skipped[/] partition {item.partition} offset {item.offset}: not an alert "
+                        f"({item.error})",
+                        highlight=False,
+                    )
+                elif as_json:
+                    typer.echo(alert_json(item))
+                else:
+                    out.print(alert_text(item))
+
+        if not as_json:
+            console.print(
+                f"alerts on {name} ({'following' if follow else 'up to now'}); Ctrl-C stops", highlight=False
+            )
+        try:
+            asyncio.run(go())
+        except KeyboardInterrupt:
+            pass
+        except (LookupError, KafkaError) as exc:
+            raise TopicError(str(exc)) from exc
+
+
+# ---------------------------------------------------------------- archives
+
+ArchivePath = Annotated[
+    Path,
+    typer.Argument(
+        help="A .jsonl file of articles, a saved feed (.xml, .rss, .atom), or a folder of saved polls.",
+        exists=True,
+    ),
+]
+
+
+def _archive(path: Path, config: WirewatchConfig, feed_id: str | None) -> list[Any]:
+    from monitor.archive import load_archive
+
+    console.print(f"reading {path}…", highlight=False)
+    articles = load_archive(path, config.polling, feed_id)
+    if not articles:
+        raise ArchiveError(f"{path}: no articles in this archive")
+    first, last = articles[0].published_at, articles[-1].published_at
+    console.print(
+        f"{len(articles)} articles published {first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+    )
+    return articles
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@app.command("replay")
+def replay(
+    archive: ArchivePath,
+    config_file: ConfigOption = None,
+    feed_id: Annotated[
+        str | None, typer.Option(help="Feed id for the articles (default: from the file name).")
+    ] = None,
+) -> None:
+    """Push archived articles into the pipeline (the raw articles topic) in publication order.
+
+    They are sent as the poller sends them (keyed by article id), so running workers embed,
+    deduplicate and detect on them; alert ids are deterministic, so replaying twice alerts once.
+    """
+    from streams.admin import ensure_topics
+    from streams.replay import send_articles
+
+    with _errors():
+        config = _as_client(_load(config_file))
+        articles = _archive(archive, config, feed_id)
+
+        async def go() -> None:
+            await ensure_topics(config.kafka)
+            with _progress() as bar:
+                task = bar.add_task("replaying", total=len(articles))
+                await send_articles(config, articles, lambda n: bar.advance(task, n))
+
+        try:
+            asyncio.run(go())
+        except (OSError, TimeoutError) as exc:
+            raise TopicError(f"cannot reach Kafka: {exc}") from exc
+    console.print(f"sent {len(articles)} articles to {_topics(config).articles_raw}", highlight=False)
+
+
+@app.command("backtest")
+def backtest_command(
+    detectors_file: Annotated[
+        Path, typer.Argument(help="Detectors document (or a wirewatch.yaml).", exists=True)
+    ],
+    archive: ArchivePath,
+    config_file: ConfigOption = None,
+    feed_id: Annotated[
+        str | None, typer.Option(help="Feed id for the articles (default: from the file name).")
+    ] = None,
+    embed: Annotated[
+        bool,
+        typer.Option(help="Embed with the configured model (near duplicates, stories, semantic detectors)."),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="The alerts as JSON lines.")] = False,
+) -> None:
+    """Run detectors over an archive without Kafka: what fires, on which article, and when.
+
+    The workers' own stages, in memory: the model, dedup and stories, then the detectors, in
+    publication order. Tune a document here, then `wirewatch detectors apply` it.
+    """
+    from monitor.alert_view import alert_json, alert_text
+    from streams.backtest import backtest
+
+    with _errors():
+        config = _load(config_file, required=False)
+        document = load_detectors(detectors_file)
+        articles = _archive(archive, config, feed_id)
+        with _progress() as bar:
+            task = bar.add_task("backtest", total=len(articles))
+            report = backtest(
+                articles, document, config, embed=embed, progress=lambda n: bar.advance(task, n)
+            )
+    for fired in report.fired:
+        if as_json:
+            typer.echo(alert_json(fired.alert))
+        else:
+            out.print(f"[bold]{fired.at:%Y-%m-%d}[/] ", end="", highlight=False)
+            out.print(alert_text(fired.alert))
+    decisions = ", ".join(f"{n} {kind}" for kind, n in report.decisions.most_common())
+    by_detector = Counter(f.alert.detector_id for f in report.fired)
+    console.print(
+        f"{report.articles} articles ({decisions}), {report.stories} stories, {len(report.fired)} alerts"
+        + (": " + ", ".join(f"{d} {n}" for d, n in by_detector.most_common()) if by_detector else ""),
+        highlight=False,
+    )
+    for detector_id, count in report.matches.most_common():
+        held = {r: n for (d, r), n in report.held.items() if d == detector_id}
+        console.print(f"  {detector_id}: {count} matches, held {held or 0}", highlight=False)
+    for detector_id, article_id, error in report.errors[:10]:
+        console.print(f"  [red]{detector_id} failed on {article_id}[/]: {error}", highlight=False)
+
+
+def _topics(config: WirewatchConfig) -> Any:
+    from streams.topics import Topics
+
+    return Topics(config.kafka.topic_prefix)
+
+
 # ---------------------------------------------------------------- run
 
 
 @app.command("run")
 def run(config_file: ConfigOption = None) -> None:
     """Run a worker. With `kafka.bootstrap: embedded` it starts the local broker first."""
+    with _errors():
+        _serve(_load(config_file))
+
+
+def _serve(
+    config: WirewatchConfig, beside: Callable[[WirewatchConfig], Callable[[], None]] | None = None
+) -> None:
+    """The broker (when embedded), then the worker until Ctrl-C.
+
+    ``beside(config)`` starts something next to the worker (the demo's display) and returns
+    its stop function, called after the worker stopped and before the broker does.
+
+    The broker runs in its own process group, so the terminal's Ctrl-C reaches
+    only the worker: it leaves its group and commits while the broker is still
+    up, and the broker is stopped after it.
+    """
     from streams.worker import run_worker
 
-    with _errors():
-        config = _load(config_file)
-        _setup_logging(config.worker.log_level)
-        broker = None
-        if config.kafka.is_embedded:
-            broker = _local_broker(config).start(
-                attached=True, progress=lambda m: console.print(m, highlight=False)
-            )
-            config = _with_port(config, broker.port)
-        try:
-            console.print(
-                f"worker [bold]{config.worker.app_id}[/]: Kafka {', '.join(_bootstrap(config))}, "
-                f"topics '{config.kafka.topic_prefix}*', metrics on "
-                f"http://{config.metrics.host}:{config.metrics.port}/",
-                highlight=False,
-            )
-            run_worker(config)
-        finally:
-            if broker is not None:
-                broker.stop()
+    _setup_logging(config.worker.log_level)
+    broker = None
+    stop_beside: Callable[[], None] | None = None
+    if config.kafka.is_embedded:
+        broker = _local_broker(config).start(
+            attached=True, progress=lambda m: console.print(m, highlight=False)
+        )
+        config = _with_port(config, broker.port)
+    try:
+        console.print(
+            f"worker [bold]{config.worker.app_id}[/]: Kafka {', '.join(_bootstrap(config))}, "
+            f"topics '{config.kafka.topic_prefix}*', metrics on "
+            f"http://{config.metrics.host}:{config.metrics.port}/",
+            highlight=False,
+        )
+        if beside is not None:
+            stop_beside = beside(config)
+        run_worker(config)
+    finally:
+        if stop_beside is not None:
+            stop_beside()
+        if broker is not None:
+            console.print("stopping the local broker…", highlight=False)
+            broker.stop()
 
 
 def _bootstrap(config: WirewatchConfig) -> list[str]:
@@ -456,23 +832,42 @@ def _bootstrap(config: WirewatchConfig) -> list[str]:
 def demo(
     config_file: ConfigOption = None,
     speed: Annotated[float, typer.Option(min=0.1, help="Play the demo news this many times faster.")] = 1.0,
+    keep_state: Annotated[
+        bool, typer.Option(help="Keep the last demo's broker and worker data (the news is then not new).")
+    ] = False,
 ) -> None:
-    """Run the monitor on the bundled demo news with the embedded local broker."""
-    from monitor.demo import DEMO_CONFIG, FEEDS_ENV, DemoFeedServer
+    """Run the monitor on the bundled demo news with the embedded local broker; alerts show as they fire."""
+    from monitor.alert_view import alert_text
+    from monitor.demo import DEMO_CONFIG, FEEDS_ENV, DemoFeedServer, DemoWatch
 
     path = config_file or DEMO_CONFIG
+    watch: list[DemoWatch] = []
     with DemoFeedServer(speed=speed) as feeds:
         os.environ[FEEDS_ENV] = feeds.url
         with _errors():
-            metrics = _load(path).metrics
-        feeds.start_news_when_ready(f"http://{metrics.host}:{metrics.port}/ready")
-        console.print(
-            f"[bold]Wirewatch demo[/]: four outlets serve the demo news from {feeds.url}; "
-            f"items appear over {feeds.news.duration / speed:.0f} s once the worker is ready. "
-            f"Starting the local Kafka broker and a worker with {path}. Ctrl-C stops everything.",
-            highlight=False,
-        )
-        run(path)
+            config = _load(path)
+            if not keep_state and config_file is None:  # the bundled demo starts afresh every time
+                for directory in (config.kafka.embedded.data_dir, config.worker.data_dir):
+                    shutil.rmtree(directory, ignore_errors=True)
+            console.print(
+                f"[bold]Wirewatch demo[/]: four outlets serve the demo news from {feeds.url}; "
+                f"items appear over {feeds.news.duration / speed:.0f} s once the worker is ready. "
+                f"Starting the local Kafka broker and a worker with {path}. Ctrl-C stops everything.",
+                highlight=False,
+            )
+
+            def show(alert: Any) -> None:
+                out.print(alert_text(alert))
+
+            def beside(running: WirewatchConfig) -> Callable[[], None]:
+                watch.append(DemoWatch(running, feeds, show).start())
+                return watch[0].stop
+
+            try:
+                _serve(config, beside)
+            finally:
+                if watch:
+                    console.print(f"[bold]demo summary[/]: {watch[0].summary()}", highlight=False)
 
 
 def main() -> None:

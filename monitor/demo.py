@@ -11,20 +11,28 @@ requests under test are the production ones.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.yamlsource import load_yaml
+
+if TYPE_CHECKING:
+    from monitor.config import WirewatchConfig
+    from streams.records import Alert
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "examples" / "demo"
 DEMO_NEWS = DEMO_DIR / "news.yaml"
@@ -182,15 +190,8 @@ class DemoFeedServer:
         """Start the news clock once ``ready_url`` (a worker's ``/ready``) answers 200."""
 
         def wait() -> None:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.clock.started is None:
-                try:
-                    if httpx.get(ready_url, timeout=2.0).status_code == 200:
-                        self.clock.start()
-                        return
-                except httpx.HTTPError:
-                    pass  # the worker's web server is not up yet
-                time.sleep(0.5)
+            if wait_until_ready(ready_url, threading.Event(), timeout):
+                self.clock.start()
 
         thread = threading.Thread(target=wait, name="demo-news-clock", daemon=True)
         thread.start()
@@ -205,3 +206,98 @@ class DemoFeedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_until_ready(ready_url: str, stop: threading.Event, timeout: float = 600.0) -> bool:
+    """True once ``ready_url`` answers 200; False if ``stop`` is set or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            if httpx.get(ready_url, timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass  # the worker's web server is not up yet
+        stop.wait(0.5)
+    return False
+
+
+class DemoWatch:
+    """The demo's terminal: starts the news when the worker is ready, prints alerts as they fire.
+
+    Runs in a thread beside the worker (which owns the main thread and its
+    signals): it waits for ``/ready``, starts the news clock, then reads the
+    alerts topic as any subscriber would (``streams.subscribe``) and scrapes the
+    worker's ``/metrics`` for the closing summary.
+    """
+
+    def __init__(self, config: WirewatchConfig, feeds: DemoFeedServer, show: Callable[[Alert], None]) -> None:
+        self.config = config
+        self.feeds = feeds
+        self.show = show
+        self.alerts: list[Alert] = []
+        self.samples: dict[str, float] = {}  # the last scrape: "name{labels}" → value
+        self._base = f"http://{config.metrics.host}:{config.metrics.port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-watch", daemon=True)
+
+    def start(self) -> DemoWatch:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def summary(self) -> str:
+        s = self.samples
+        articles = s.get('wirewatch_articles_total{stage="dedup"}', 0)
+        exact = s.get('wirewatch_duplicates_total{kind="exact"}', 0)
+        near = s.get('wirewatch_duplicates_total{kind="near"}', 0)
+        stories = s.get("wirewatch_stories_opened_total", 0)
+        return (
+            f"{articles:.0f} articles, {exact + near:.0f} duplicates ({exact:.0f} exact, {near:.0f} near), "
+            f"{stories:.0f} stories, {len(self.alerts)} alerts"
+        )
+
+    def _run(self) -> None:
+        if not wait_until_ready(f"{self._base}/ready", self._stop):
+            return
+        self.feeds.clock.start()
+        asyncio.run(self._watch())
+
+    async def _watch(self) -> None:
+        from streams.records import Alert
+        from streams.subscribe import tail_alerts
+        from streams.topics import Topics
+
+        topic = Topics(self.config.kafka.topic_prefix).alerts
+        since = datetime.now(UTC) - timedelta(minutes=1)  # anything made while this thread started
+
+        async def tail() -> None:
+            async for item in tail_alerts(self.config.kafka, topic, since=since):
+                if isinstance(item, Alert):
+                    self.alerts.append(item)
+                    self.show(item)
+
+        task = asyncio.create_task(tail())
+        try:
+            while not self._stop.is_set() and not task.done():
+                self._scrape()
+                await asyncio.sleep(1.0)
+        finally:
+            self._scrape()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _scrape(self) -> None:
+        try:
+            text = httpx.get(f"{self._base}/metrics", timeout=2.0).text
+        except httpx.HTTPError:
+            return
+        samples = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        self.samples = samples

@@ -15,7 +15,9 @@ is written for the person running the command: what is wrong and what to do.
     │   └── BrokerStartError   the JVM exited or did not answer in time
     ├── TopicError             creating or checking topics failed
     │   └── TopicMismatch      an existing topic has another partition count
-    ├── PrometheusError        the local Prometheus server and promtool (tests, the dashboard proof)
+    ├── ToolError              a tool from Debian's packages (the tests' proof of deploy files)
+    │   └── PrometheusError    the local Prometheus server and promtool
+    ├── ArchiveError           an archive for replay or backtest cannot be read (names file and line)
     └── RecordDecodeError      bytes on a topic are not a valid record (goes to dead letters)
 """
 
@@ -69,9 +71,17 @@ class TopicMismatch(TopicError):
     """A topic exists with a partition count other than the configured one."""
 
 
-class PrometheusError(WirewatchError):
+class ToolError(WirewatchError):
+    """A tool from Debian's packages could not be installed or run (Prometheus, docker-compose)."""
+
+
+class PrometheusError(ToolError):
     """Debian's Prometheus package could not be fetched, or the server did not start."""
 
 
 class RecordDecodeError(WirewatchError):
     """A message's bytes are not a valid record of the expected type and version."""
+
+
+class ArchiveError(WirewatchError):
+    """An archive for ``replay`` or ``backtest`` cannot be read; the message names the file and line."""

@@ -19,6 +19,7 @@ import io
 import logging
 import multiprocessing
 import resource
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class ParseResult:
     articles: list[Article] = field(default_factory=list)
     skipped: int = 0
     bozo: str | None = None
+    skips: tuple[str, ...] = ()  # why each skipped entry was skipped ("entry 3: ...")
 
     @property
     def reason(self) -> str:
@@ -109,24 +111,33 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_
         lowered.get("content-language")
     )
     articles: list[Article] = []
-    skipped = 0
-    for entry in entries:
+    skips: list[str] = []
+    for number, entry in enumerate(entries, 1):
         try:
             article = normalize_entry(entry, feed, source, feed_language, fetched_at)
         except Exception as exc:  # one odd entry must not cost the others
             log.debug("entry skipped: %r", exc)
-            article = None
+            skips.append(f"entry {number}: could not be read ({type(exc).__name__}: {exc})")
+            continue
         if article is None:
-            skipped += 1
+            skips.append(f"entry {number}: no title, text or link")
         else:
             articles.append(article)
     return ParseResult(
-        kind="feed", feed_title=feed_title, version=version, articles=articles, skipped=skipped, bozo=bozo
+        kind="feed",
+        feed_title=feed_title,
+        version=version,
+        articles=articles,
+        skipped=len(skips),
+        bozo=bozo,
+        skips=tuple(skips),
     )
 
 
 def _limit_child_memory() -> None:  # pragma: no cover - runs in the parser process
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_LIMIT, CHILD_MEMORY_LIMIT))
+    # a terminal's Ctrl-C reaches the whole process group: the worker shuts its parsers down
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ParserPool:

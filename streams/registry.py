@@ -12,6 +12,7 @@ and everything republished); removal is the explicit ``wirewatch feeds sync``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -20,7 +21,7 @@ from aiokafka.structs import TopicPartition
 from monitor.config import FeedConfig, WirewatchConfig
 from monitor.errors import RecordDecodeError
 from streams.connection import aiokafka_options
-from streams.records import FeedSpec
+from streams.records import FeedSpec, FeedState
 from streams.topics import Topics
 
 
@@ -121,3 +122,34 @@ async def sync_feeds(config: WirewatchConfig, *, dry_run: bool = False, remove: 
         finally:
             await producer.stop()
     return report
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """A registered feed and its last poll state (None: not polled yet)."""
+
+    spec: FeedSpec
+    state: FeedState | None
+
+
+async def feed_health(config: WirewatchConfig) -> list[FeedHealth]:
+    """Every feed on the registry with its newest poll state, read from the two compacted topics."""
+    topics = Topics(config.kafka.topic_prefix)
+    specs = await read_compacted(config, topics.feeds)
+    states = await read_compacted(config, topics.feed_polls)
+    out = []
+    for key, value in sorted(specs.items()):
+        if value is None:
+            continue
+        try:
+            spec = FeedSpec.decode(value)
+        except RecordDecodeError:
+            continue  # the workers dead-letter it; nothing to show
+        state = None
+        raw = states.get(key)
+        if raw is not None:
+            with contextlib.suppress(RecordDecodeError):
+                candidate = FeedState.decode(raw)
+                state = candidate if candidate.url in (None, spec.url) else None  # an old URL's polls
+        out.append(FeedHealth(spec, state))
+    return out

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import os
 import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -205,3 +208,41 @@ async def test_feeds_sync_removes_and_disables_feeds_and_the_worker_stops_pollin
     await asyncio.sleep(6)  # three intervals
     polled = {p for t, p, _ in feed_server.requests if t > stopped_at and p.startswith("/registry/")}
     assert polled == {"/registry/feed-0.xml"}, "removed and disabled feeds are not polled"
+
+
+async def test_feeds_list_shows_each_feeds_health(
+    wirewatch_config, worker_factory, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    feeds = [
+        *feeds_config(feed_server, 1, 2, "health"),
+        {"id": "broken", "url": feed_server.hostile("/health/broken.xml", "500"), "interval": "2s"},
+    ]
+    config = wirewatch_config(feeds=feeds, polling=FAST_POLLING, worker={"stages": ["poll"]})
+    worker_factory(config)
+    await articles_on(config, 2)
+    path = write_config(config, tmp_path / "wirewatch.yaml")
+
+    def listed(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "feeds", "list", "-c", str(path), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "COLUMNS": "200"},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        health = {row["spec"]["id"]: row["state"] for row in map(json.loads, listed("--json").splitlines())}
+        if health.get("broken") and health["broken"]["consecutive_failures"] >= 1:
+            break
+        await asyncio.sleep(1)
+    assert health["feed-0"]["last_success_at"] is not None
+    assert health["feed-0"]["consecutive_failures"] == 0
+    assert health["broken"]["last_success_at"] is None
+    assert health["broken"]["last_outcome"] == "http_5xx"
+    table = listed()
+    assert "failing" in table
+    assert "2 feeds on" in table

@@ -1,0 +1,130 @@
+"""Archived news for ``wirewatch replay`` and ``wirewatch backtest``, as the poller would have published it.
+
+Three shapes, each read with the production parser and diff:
+
+* a JSONL file: one ``Article`` record per line (what the articles topics hold,
+  e.g. a ``kcat`` dump), or a loose object with ``title`` and ``url`` (and
+  optionally ``summary``, ``published``, ``source``);
+* a saved feed (``.xml``, ``.rss``, ``.atom``): its entries, as a first poll;
+* a folder of saved polls of one feed, in file-name order (the folder's name is
+  the feed id): an entry is published when first seen and again, as an update,
+  when its content changed, exactly as ``monitor.polling.diff_entries`` does.
+  A poll's time comes from a leading ``YYYYMMDDTHHMMSS±HHMM`` in its name, else
+  from the file's modification time.
+
+Articles come back in publication order, the order replay sends them in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitor.config import PollingConfig
+from monitor.errors import ArchiveError, RecordDecodeError
+from monitor.normalize import FeedContext, article_id
+from monitor.parsing import parse_feed
+from monitor.polling import diff_entries
+from monitor.urls import canonical_url
+from streams.records import Article, FeedState
+
+FEED_SUFFIXES = (".xml", ".rss", ".atom")
+POLL_TIME = re.compile(r"^(\d{8}T\d{6}[+-]\d{4})")
+
+
+def load_archive(
+    path: Path, settings: PollingConfig | None = None, feed_id: str | None = None
+) -> list[Article]:
+    """Every article in ``path``, in publication order."""
+    settings = settings or PollingConfig()
+    if path.is_dir():
+        articles = list(_polls(path, settings, feed_id or _feed_id(path.name)))
+    elif path.suffix.lower() == ".jsonl":
+        articles = list(_jsonl(path, feed_id or _feed_id(path.stem)))
+    elif path.suffix.lower() in FEED_SUFFIXES:
+        at = _poll_time(path)
+        state = FeedState(feed_id=feed_id or _feed_id(path.stem))
+        articles, _ = _poll(path, settings, state, at)
+    else:
+        raise ArchiveError(
+            f"{path}: not a folder of polls, a .jsonl file or a feed ({', '.join(FEED_SUFFIXES)})"
+        )
+    return sorted(articles, key=lambda a: (a.published_at, a.id, a.revision))
+
+
+def _polls(folder: Path, settings: PollingConfig, feed_id: str) -> Iterator[Article]:
+    state = FeedState(feed_id=feed_id)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in FEED_SUFFIXES)
+    if not files:
+        raise ArchiveError(f"{folder}: no feed files ({', '.join(FEED_SUFFIXES)}) in this folder")
+    for file in files:
+        published, state = _poll(file, settings, state, _poll_time(file))
+        yield from published
+
+
+def _poll(
+    path: Path, settings: PollingConfig, state: FeedState, at: datetime
+) -> tuple[list[Article], FeedState]:
+    context = FeedContext(
+        feed_id=state.feed_id, url=path.resolve().as_uri(), future_tolerance=settings.future_tolerance
+    )
+    parsed = parse_feed(path.read_bytes(), {"content-type": "application/xml"}, context, at)
+    if parsed.kind != "feed":
+        return [], state  # an empty or broken poll: the poller would skip it too
+    published, state, *_ = diff_entries(parsed.articles, state, at.timestamp(), settings.seen_entries)
+    return published, state
+
+
+def _jsonl(path: Path, feed_id: str) -> Iterator[Article]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ArchiveError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            try:
+                yield Article.decode(line) if "schema_version" in data else _loose(data, feed_id)
+            except (RecordDecodeError, ValidationError, KeyError, TypeError, ValueError) as exc:
+                raise ArchiveError(f"{path}:{number}: not an article ({exc})") from None
+
+
+def _loose(data: dict[str, Any], feed_id: str) -> Article:
+    """An article from ``title``, ``url`` and optional ``summary``, ``published``, ``source``."""
+    title, url = str(data["title"]), str(data["url"])
+    published_text = str(data.get("published") or "")
+    published = datetime.fromisoformat(published_text) if published_text else datetime.now(UTC)
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    canonical = canonical_url(url)
+    return Article(
+        id=article_id(canonical, None, feed_id, title, published_text),
+        feed_id=str(data.get("feed_id") or feed_id),
+        source=str(data.get("source") or feed_id),
+        url=url,
+        canonical_url=canonical or "",
+        title=title,
+        summary=str(data.get("summary") or ""),
+        published_at=published,
+        fetched_at=published,
+    )
+
+
+def _poll_time(path: Path) -> datetime:
+    match = POLL_TIME.match(path.name)
+    if match:
+        return datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%z").astimezone(UTC)
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def _feed_id(name: str) -> str:
+    """A valid feed id from a file or folder name."""
+    cleaned = re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-._")
+    return (cleaned or "archive")[:64]
