@@ -12,9 +12,7 @@ with a config it writes, and queries it over the HTTP API.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -27,6 +25,8 @@ from typing import Any
 import yaml
 
 from monitor.broker import die_with_parent, free_port, wirewatch_home
+from monitor.debian import run as _run
+from monitor.debian import unpack
 from monitor.errors import PrometheusError
 
 PACKAGE = "prometheus"
@@ -57,39 +57,9 @@ class PrometheusDistribution:
 
     def resolve(self, progress: Progress = lambda _: None) -> Path:
         """Fetch and unpack the package once; later calls return at once."""
-        if self.ready:
-            return self.root
-        for tool in ("apt-get", "dpkg"):
-            if shutil.which(tool) is None:
-                raise PrometheusError(
-                    f"`{tool}` is not on PATH: Prometheus comes from Debian's `{PACKAGE}` package. "
-                    "On another system put `prometheus` and `promtool` under "
-                    f"{self.root}/usr/bin yourself."
-                )
-        progress(f"fetching Debian's {PACKAGE} package (once per machine)…")
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.root.parent) as tmp:
-            result = _run(["apt-get", "download", PACKAGE], cwd=tmp)
-            debs = list(Path(tmp).glob(f"{PACKAGE}_*.deb"))
-            if result.returncode != 0 or not debs:
-                # the package lists may be missing on a fresh machine: refresh them once
-                _run(["apt-get", "update", "-qq"], cwd=tmp)
-                result = _run(["apt-get", "download", PACKAGE], cwd=tmp)
-                debs = list(Path(tmp).glob(f"{PACKAGE}_*.deb"))
-            if result.returncode != 0 or not debs:
-                raise PrometheusError(
-                    f"`apt-get download {PACKAGE}` failed (exit {result.returncode}); "
-                    f"are Debian's package mirrors reachable?\n{_tail(result)}"
-                )
-            staging = Path(tmp) / "root"
-            unpacked = _run(["dpkg", "-x", str(debs[0]), str(staging)], cwd=tmp)
-            if unpacked.returncode != 0:
-                raise PrometheusError(f"`dpkg -x {debs[0].name}` failed:\n{_tail(unpacked)}")
-            (staging / ".complete").write_text(debs[0].name)
-            if self.root.exists():
-                shutil.rmtree(self.root)
-            staging.rename(self.root)
-        progress(f"{self.version()}: {self.root}")
+        if not self.ready:
+            unpack((PACKAGE,), self.root, PrometheusError, progress)
+            progress(f"{self.version()}: {self.root}")
         return self.root
 
     def version(self) -> str:
@@ -213,11 +183,3 @@ class LocalPrometheus:
         if not self.log_file.exists():
             return ""
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _run(cmd: list[str], cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
-
-
-def _tail(result: subprocess.CompletedProcess[str], lines: int = 15) -> str:
-    return "\n".join((result.stdout + result.stderr).strip().splitlines()[-lines:])
