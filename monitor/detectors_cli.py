@@ -69,6 +69,41 @@ def check(file: Annotated[Path, typer.Argument(help="Detectors document or wirew
     )
 
 
+@detectors_app.command("list")
+def list_detectors(
+    file: Annotated[Path, typer.Argument(help="Detectors document or wirewatch.yaml.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per detector.")] = False,
+) -> None:
+    """The detectors of a document: id, kind, severity, labels, what they read, and what they watch for.
+
+    For the release in force on Kafka, see `wirewatch detectors current`.
+    """
+    from rich.table import Table
+
+    document = load_detectors(file)
+    if as_json:
+        for d in document.detectors:
+            typer.echo(json.dumps(d.model_dump(mode="json") | {"kind": d.kind}, ensure_ascii=False))
+        return
+    table = Table(pad_edge=False)
+    for column in ("id", "kind", "severity", "labels", "alerts", "reads", "description"):
+        table.add_column(column, overflow="fold")
+    for d in document.detectors:
+        alerts = "yes" if d.alert else "no (building block)"
+        if not d.enabled:
+            alerts = "disabled"
+        table.add_row(
+            d.id,
+            d.kind,
+            d.severity.value,
+            ", ".join(d.labels),
+            alerts,
+            ", ".join(sorted(d.requires())),
+            escape(d.description),
+        )
+    console.print(table)
+
+
 def _articles(texts: list[str], jsonl: Path | None) -> list[ArticleContext]:
     now = datetime.now(UTC)
     out = [

@@ -1,4 +1,4 @@
-"""``wirewatch detectors kinds|check|test``: no Kafka, the same engine the workers run."""
+"""``wirewatch detectors kinds|check|list|test``: no Kafka, the same engine the workers run."""
 
 from __future__ import annotations
 
@@ -67,3 +67,18 @@ def test_dry_run_on_texts_and_jsonl_says_what_fires_and_why(tmp_path: Path) -> N
     assert "ALERT prisoner-exchange [high] on a" in jsonl.stdout
     assert '"prisoners": "175"' in jsonl.stdout
     assert "1 alert(s) from 2 article(s)" in jsonl.stdout
+
+
+def test_list_shows_each_detector_and_what_it_reads() -> None:
+    result = runner.invoke(app, ["detectors", "list", EXAMPLES, "--json"])
+    assert result.exit_code == 0, result.stdout
+    rows = {row["id"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert rows["air-raid-after-call"]["kind"] == "sequence"
+    assert rows["air-raid-after-call"]["first"] == "leaders-call"
+    assert rows["leaders-call"]["alert"] is False
+    table = runner.invoke(app, ["detectors", "list", EXAMPLES], env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    line = next(line for line in table.stdout.splitlines() if "air-raid-after-call" in line)
+    assert "sequence" in line
+    assert "air-raid, leaders-call" in line
+    assert "building block" in table.stdout
