@@ -82,18 +82,31 @@ class SequenceDetector:
         if not (is_a or is_b):
             return None
         keys = self.keys(article)
-        me = {"at": article.at, "key": article_key(article), "ref": article.ref()}
+        me = {
+            "at": article.at,
+            "key": article_key(article),
+            "ref": article.ref(),
+            "copy": article.decision in ("exact", "near"),
+        }
         pair: tuple[dict[str, Any], dict[str, Any], str] | None = None
         within = self.spec.within
         for key in keys:
-            if is_b:
-                for a in reversed(state.get(f"a/{key}") or []):
-                    if a["key"] != me["key"] and a["at"] <= article.at <= a["at"] + within:
-                        pair = pair or (a, me, key)
+            if is_b and pair is None:
+                a_side = [
+                    a
+                    for a in reversed(state.get(f"a/{key}") or [])
+                    if a["key"] != me["key"] and a["at"] <= article.at <= a["at"] + within
+                ]
+                if a_side:
+                    pair = (_original_first(a_side), me, key)
             if is_a and pair is None:
-                for b in reversed(state.get(f"b/{key}") or []):
-                    if b["key"] != me["key"] and article.at <= b["at"] <= article.at + within:
-                        pair = pair or (me, b, key)
+                b_side = [
+                    b
+                    for b in reversed(state.get(f"b/{key}") or [])
+                    if b["key"] != me["key"] and article.at <= b["at"] <= article.at + within
+                ]
+                if b_side:
+                    pair = (me, _original_first(b_side), key)
         for side, matched in (("a", is_a), ("b", is_b)):
             if matched:
                 for key in keys:
@@ -115,3 +128,12 @@ class SequenceDetector:
             },
             related=(a["ref"],) if b is me else (b["ref"],),
         )
+
+
+def _original_first(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The most recent original report among ``events`` (newest first); a copy only if all are copies.
+
+    An aggregator's verbatim copy of the call arrives after the call itself: the alert
+    should name the report, not the copy.
+    """
+    return next((e for e in events if not e.get("copy")), events[0])
