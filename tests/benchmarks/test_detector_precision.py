@@ -3,8 +3,8 @@
 Run: ``pytest tests/benchmarks/test_detector_precision.py -m benchmark -s`` (part of ``make bench``).
 
 The labels and how they were made are in ``ruwa_detector_labels.yaml``. The
-run prints, per detector, how many alerts RUWA gives and the precision on the
-labeled sample; an alert of the sample that the labels do not know (the
+run prints, per detector, how many alerts RUWA gives and the precision on every
+labeled alert among them (at least the sample of 25); an alert of the sample that the labels do not know (the
 detectors changed) is listed so it can be read and labeled, and the test
 fails until it is. Bounds: the measured figures.
 """
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = Path(__file__).with_name("ruwa_detector_labels.yaml")
-MEASURED = {"prisoner-exchange": 0.72, "air-raid-after-call": 0.57, "znpp-watch": 1.0}
+MEASURED = {"prisoner-exchange": 0.66, "air-raid-after-call": 0.57, "znpp-watch": 0.98}
 SAMPLE = 25
 
 
@@ -53,7 +53,9 @@ def test_shipped_detectors_precision_on_ruwa(record_result) -> None:  # type: ig
         sample = random.Random(7).sample(alerts, min(SAMPLE, len(alerts)))  # per detector: order-free
         known = labels.get(detector_id, {})
         unlabeled += [(detector_id, aid, title) for aid, title in sample if aid not in known]
-        judged = [known[aid] for aid, _ in sample if aid in known]
+        # every labeled alert the detectors still give, not only this sample: labels made for
+        # earlier versions of a detector keep counting, so a change is judged on more reading
+        judged = [known[aid] for aid, _ in alerts if aid in known]
         precision = sum(judged) / len(judged) if judged else 0.0
         figures[detector_id] = {
             "alerts": len(alerts),
