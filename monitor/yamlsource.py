@@ -46,7 +46,14 @@ def load_yaml(text: str, source: str, env: Mapping[str, str] | None = None) -> Y
     """Parse one YAML document; syntax errors become ``problems`` with their line."""
     env = os.environ if env is None else env
     doc = YamlDocument(source=source, data=None)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters here, before any parsing
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = f"U+{exc.character:04X}"
+        doc.problems.append(f"{line}:{column}: invalid YAML: control character {character} is not allowed")
+        return doc
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -56,6 +63,8 @@ def load_yaml(text: str, source: str, env: Mapping[str, str] | None = None) -> Y
         mark = exc.problem_mark or exc.context_mark
         where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
         doc.problems.append(f"{where}invalid YAML: {exc.problem or exc.context}")
+    except yaml.YAMLError as exc:  # e.g. a control character later in the stream
+        doc.problems.append(f"1:1: invalid YAML: {exc}")
     finally:
         loader.dispose()
     return doc

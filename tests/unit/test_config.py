@@ -270,3 +270,8 @@ def test_the_readme_configuration_reference_names_every_key() -> None:
         if f"`{'.'.join(path[1:] or path)}`" not in reference and f"`{path[-1]}`" not in reference
     ]
     assert not missing, f"keys missing from the README's configuration reference: {missing}"
+
+
+def test_a_control_character_is_an_error_with_its_line_not_a_traceback() -> None:
+    issues = errors_of("kafka:\n  topic_prefix: news.\x1f\n")
+    assert issues == ["w.yaml:2:22: invalid YAML: control character U+001F is not allowed"]
