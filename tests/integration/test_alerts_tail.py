@@ -43,22 +43,19 @@ async def send(config: WirewatchConfig, *items: Alert | bytes) -> None:
     )
 
 
-async def tail(path: Path, *args: str, timeout: float = 60.0) -> tuple[list[str], str]:
-    """Run ``wirewatch alerts tail --no-follow`` to the end; (stdout lines, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor.cli",
-        "alerts",
-        "tail",
-        "-c",
-        str(path),
-        "--no-follow",
-        *args,
+async def spawn(path: Path, *args: str) -> asyncio.subprocess.Process:
+    """``wirewatch alerts tail -c PATH ARGS`` as a user runs it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor.cli", "alerts", "tail", "-c", str(path), *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    )  # fmt: skip
+
+
+async def tail(path: Path, *args: str, timeout: float = 60.0) -> tuple[list[str], str]:
+    """Run ``wirewatch alerts tail --no-follow`` to the end; (stdout lines, stderr)."""
+    proc = await spawn(path, "--no-follow", *args)
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, stderr.decode()
     return stdout.decode().splitlines(), stderr.decode()
@@ -103,21 +100,7 @@ async def test_follow_shows_new_alerts_as_they_come_and_a_replay_not_again(
     await send(config, old)
     await asyncio.sleep(0.05)
     since = datetime.now(UTC).isoformat()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor.cli",
-        "alerts",
-        "tail",
-        "-c",
-        str(path),
-        "--json",
-        "--since",
-        since,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    proc = await spawn(path, "--json", "--since", since)
     assert proc.stdout is not None
     try:
         new = alert("prisoner-exchange", "new", Severity.high)

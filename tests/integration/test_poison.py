@@ -16,9 +16,10 @@ import time
 
 import pytest
 
-from streams.records import DeadLetter, SequencedArticle
+from streams.records import DeadLetter
 from streams.topics import Topics
 from tests.feed_server import FeedServer
+from tests.integration.test_dedup import sequenced
 from tests.integration.test_detect import scrape
 from tests.integration.test_polling import FAST_POLLING, rss
 from tests.kafka_helpers import produce, read_all
@@ -28,18 +29,6 @@ pytestmark = pytest.mark.slow
 POISON = b'{"schema_version": 1, "title": 42'  # JSON cut short: no record type can read it
 
 
-async def sequenced(config, at_least: int, timeout: float = 180.0) -> list[SequencedArticle]:  # type: ignore[no-untyped-def]
-    topic = Topics(config.kafka.topic_prefix).articles_sequenced
-    deadline = time.monotonic() + timeout
-    out: list[SequencedArticle] = []
-    while time.monotonic() < deadline:
-        out = [SequencedArticle.decode(r.value) for r in await read_all(config, topic)]
-        if len({s.article.id for s in out}) >= at_least:
-            return out
-        await asyncio.sleep(1)
-    raise AssertionError(f"{len(out)} sequenced articles, expected {at_least}")
-
-
 async def test_poison_on_every_input_topic_is_dead_lettered_and_the_stages_go_on(
     wirewatch_config, worker_factory, feed_server: FeedServer
 ) -> None:
@@ -47,7 +36,7 @@ async def test_poison_on_every_input_topic_is_dead_lettered_and_the_stages_go_on
     config = wirewatch_config(feeds=[{"id": "feed-0", "url": url, "interval": "2s"}], polling=FAST_POLLING)
     topics = Topics(config.kafka.topic_prefix)
     worker_factory(config, ready_timeout=180)
-    await sequenced(config, 2)
+    await sequenced(config, 2, timeout=180)
 
     poisoned = {
         "registry": topics.feeds,
@@ -60,7 +49,7 @@ async def test_poison_on_every_input_topic_is_dead_lettered_and_the_stages_go_on
     await produce(config, topics.control, [(b"detectors", POISON)])
 
     feed_server.set("/poison/feed-0.xml", rss(0, 4))  # two more reports after the poison
-    after = await sequenced(config, 4)
+    after = await sequenced(config, 4, timeout=180)
     assert len({s.article.id for s in after}) == 4, "news after the poison went all the way through"
 
     deadline = time.monotonic() + 60

@@ -6,17 +6,15 @@ topology is checked against our own files: the workers' configuration as the
 container sees it (rebuilt from the compose mounts) validates and points at
 the compose Kafka, Prometheus finds the workers by the service's DNS name on
 their metrics port, Grafana gets our provisioning, and the worker service can
-be scaled. hadolint is not packaged for Debian: the Dockerfile is checked for
-what the project promises (non-root user, health check, model baked in,
-nothing downloaded at run time, pinned base image), and by hadolint too when
-it is on PATH.
+be scaled. hadolint is not packaged for Debian, so the Dockerfile is checked
+here for what the project promises: non-root user, health check, model baked
+in, nothing downloaded at run time, pinned base images, sources that exist.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +133,3 @@ def test_the_dockerfile_keeps_its_promises() -> None:
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".wirewatch" in ignored
     assert ".git" in ignored
-
-
-@pytest.mark.skipif(shutil.which("hadolint") is None, reason="hadolint is not installed (not in Debian)")
-def test_hadolint_accepts_the_dockerfile() -> None:
-    result = subprocess.run(["hadolint", str(DOCKERFILE)], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
