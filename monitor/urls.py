@@ -74,7 +74,7 @@ def canonical_url(url: str) -> str:
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     if not scheme or not host:
-        return url.split("#", 1)[0]
+        return url.split("#", 1)[0].strip()  # strip again: "0 #" would keep its space
     netloc = host
     if ":" in host:  # IPv6 literal
         netloc = f"[{host}]"

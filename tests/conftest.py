@@ -5,12 +5,22 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from monitor.config import EmbedConfig
 from streams.embedder import prepare_backend
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Property tests: the test command replays the same generated examples every run
+# (``derandomize``), so CI is reproducible and a red run is always our change.
+# ``HYPOTHESIS_PROFILE=explore`` searches fresh random input, ten times longer;
+# whatever it finds becomes an ``@example`` so the default profile keeps it.
+_PROPERTY_DEFAULTS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "database": None}
+settings.register_profile("repeatable", max_examples=300, derandomize=True, **_PROPERTY_DEFAULTS)
+settings.register_profile("explore", max_examples=3000, **_PROPERTY_DEFAULTS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 pytest_plugins = ["tests.kafka_fixtures", "tests.feed_server"]
 

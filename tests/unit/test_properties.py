@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from detectors.query import QuerySyntaxError, evaluate, parse
@@ -27,7 +27,7 @@ from monitor.errors import ConfigError
 from monitor.normalize import FeedContext, normalize_entry, to_utc
 from monitor.urls import TRACKING_PARAMS, TRACKING_PREFIXES, canonical_url, is_tracking_param
 
-BOUNDED = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings()  # tests/conftest.py: fixed examples by default, ``explore`` for fresh ones
 
 # ----------------------------------------------------------------- URLs
 
@@ -69,6 +69,7 @@ def test_canonical_urls_are_idempotent_drop_tracking_and_keep_the_rest(case: tup
 
 @BOUNDED
 @given(st.text(max_size=80))
+@example("0 #")  # found by a CI run: the space before the fragment survived the first pass
 def test_canonicalization_never_raises_and_is_idempotent_on_any_text(text: str) -> None:
     canonical = canonical_url(text)
     assert canonical_url(canonical) == canonical
