@@ -73,6 +73,14 @@ class DetectorSpec(BaseModel):
         ("first", "update"),
         description="Dedup decisions that may alert (duplicates still feed stateful detectors).",
     )
+    error_limit: int = Field(
+        3,
+        ge=1,
+        description=(
+            "Evaluation errors after which the detector is disabled (the others keep running) "
+            "until a changed definition of it is applied."
+        ),
+    )
 
     def requires(self) -> tuple[str, ...]:
         """Ids of the detectors this one reads the findings of (evaluated before it)."""

@@ -7,6 +7,12 @@ decision is one it alerts on, the same alert id has not fired before, and its
 group is not cooling down. All of that is decided on the state store with
 event time, so the same stream gives the same alerts, in any worker, after
 any restart.
+
+A detector that raises is a bug in it or in its definition: the article goes
+on through the others, and after ``error_limit`` errors the detector is
+disabled. Its errors are counted in the store (``engine/faults``) under a
+fingerprint of its definition, so the decision is the same on every worker
+and survives restarts, and applying a changed definition enables it again.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from detectors.state import DetectorState, Expiring, Store
 log = logging.getLogger(__name__)
 
 FIRED_MEMORY = 30 * 86400.0  # how long an alert id is remembered as sent
+FAULTS = "engine/faults"  # detector id → {"fingerprint", "errors", "last"}: see ``Engine.faults``
 
 
 def alert_id(detector_id: str, key: str) -> str:
@@ -52,6 +59,8 @@ class Outcome:
     held: list[tuple[str, str]] = field(default_factory=list)  # (detector id, reason)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (detector id, error)
     evaluated: list[str] = field(default_factory=list)  # detectors run (not ruled out by a gate)
+    disabled: dict[str, str] = field(default_factory=dict)  # every disabled detector → its last error
+    newly_disabled: list[str] = field(default_factory=list)  # disabled by this article's errors
 
 
 def dependency_order(specs: list[DetectorSpec]) -> list[DetectorSpec]:
@@ -103,8 +112,11 @@ class Engine:
         outcome = Outcome()
         found = outcome.found
         passed: set[str] = set().union(*(gate.candidates(article) for gate in self._gates))
+        faults: dict[str, Any] = store.get(FAULTS) or {}
+        disabled = outcome.disabled
+        disabled.update(self._disabled(faults))
         for step in self._plan:
-            if step.gate is not None and step.id not in passed:
+            if step.id in disabled or (step.gate is not None and step.id not in passed):
                 continue
             if step.needs and (
                 not step.needs <= found.keys() if step.every else step.needs.isdisjoint(found)
@@ -116,12 +128,46 @@ class Engine:
                 finding = step.detector.evaluate(article, step.state.bind(expiring, article.at), found)
             except Exception as exc:  # a detector bug must not stop the others, nor the stage
                 log.exception("detector %s failed on article %s", spec.id, article.id)
-                outcome.errors.append((spec.id, f"{type(exc).__name__}: {exc}"))
+                error = f"{type(exc).__name__}: {exc}"
+                outcome.errors.append((spec.id, error))
+                faults = self._count_fault(store, faults, step, error)
+                if faults[spec.id]["errors"] >= spec.error_limit:
+                    disabled[spec.id] = error
+                    outcome.newly_disabled.append(spec.id)
                 continue
             if finding is not None:
                 found[spec.id] = finding
                 self._decide(spec, finding, article, expiring, outcome)
         return outcome
+
+    def faults(self, store: Store) -> dict[str, tuple[int, str]]:
+        """Detectors of this document that failed: id → (errors, last error)."""
+        faults: dict[str, Any] = store.get(FAULTS) or {}
+        return {
+            s.id: (faults[s.id]["errors"], faults[s.id]["last"])
+            for s in self._plan
+            if s.id in faults and faults[s.id]["fingerprint"] == s.fingerprint
+        }
+
+    def _disabled(self, faults: dict[str, Any]) -> dict[str, str]:
+        if not faults:
+            return {}
+        return {
+            s.id: faults[s.id]["last"]
+            for s in self._plan
+            if s.id in faults
+            and faults[s.id]["fingerprint"] == s.fingerprint
+            and faults[s.id]["errors"] >= s.detector.spec.error_limit
+        }
+
+    @staticmethod
+    def _count_fault(store: Store, faults: dict[str, Any], step: _Step, error: str) -> dict[str, Any]:
+        """Count an error against the detector's current definition (a changed one starts at 0)."""
+        entry = faults.get(step.id)
+        errors = entry["errors"] if entry is not None and entry["fingerprint"] == step.fingerprint else 0
+        faults = {**faults, step.id: {"fingerprint": step.fingerprint, "errors": errors + 1, "last": error}}
+        store[FAULTS] = faults
+        return faults
 
     def _decide(
         self,
@@ -158,11 +204,13 @@ class Engine:
 class _Step:
     """One detector as the engine runs it: its gate, the findings it needs, its state view."""
 
-    __slots__ = ("detector", "every", "gate", "id", "needs", "state")
+    __slots__ = ("detector", "every", "fingerprint", "gate", "id", "needs", "state")
 
     def __init__(self, detector: Detector) -> None:
         self.detector = detector
         self.id: str = detector.spec.id
+        definition = detector.spec.model_dump_json(exclude={"enabled"}).encode()
+        self.fingerprint = hashlib.sha256(definition).hexdigest()[:16]
         self.gate: Gate | None = getattr(detector, "gate", None)
         # detectors that read others' findings run only when one of them (all, for `all`) matched
         self.needs = frozenset(detector.spec.requires())

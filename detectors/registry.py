@@ -4,9 +4,23 @@ Adding a kind is adding a module with a ``DetectorSpec`` subclass (whose
 ``kind`` is a ``Literal``) and one line here; configuration validation,
 ``wirewatch detectors kinds`` and the workers all read this mapping. Each
 spec's docstring and field descriptions are its documentation.
+
+Other packages add kinds without touching this one, through the
+``wirewatch.detectors`` entry point group (name: the kind, value: the spec
+class), e.g. in their ``pyproject.toml``::
+
+    [project.entry-points."wirewatch.detectors"]
+    geofence = "mypackage.geofence:GeofenceSpec"
+
+A plugin that fails to load, or that would replace a built-in kind, is
+skipped with a warning: the built-in kinds always work.
 """
 
 from __future__ import annotations
+
+import logging
+import typing
+from importlib.metadata import entry_points
 
 from detectors.base import DetectorSpec, Severity
 from detectors.burst import BurstSpec
@@ -27,6 +41,32 @@ KINDS: dict[str, type[DetectorSpec]] = {
     "all": AllSpec,
     "any": AnySpec,
 }
+PLUGIN_GROUP = "wirewatch.detectors"
+
+log = logging.getLogger(__name__)
+
+
+def _plugin_kinds() -> dict[str, type[DetectorSpec]]:
+    kinds: dict[str, type[DetectorSpec]] = {}
+    for entry in entry_points(group=PLUGIN_GROUP):
+        where = f"detector kind plugin {entry.name!r} ({entry.value})"
+        try:
+            spec = entry.load()
+        except Exception as exc:  # a broken third-party package must not break the built-in kinds
+            log.warning("%s: skipped, it failed to load: %s: %s", where, type(exc).__name__, exc)
+            continue
+        if not (isinstance(spec, type) and issubclass(spec, DetectorSpec)):
+            log.warning("%s: skipped, it is not a DetectorSpec subclass", where)
+        elif entry.name in KINDS or entry.name in kinds:
+            log.warning("%s: skipped, the kind %r exists already", where, entry.name)
+        elif typing.get_args(spec.model_fields["kind"].annotation) != (entry.name,):
+            log.warning("%s: skipped, its `kind` field must be Literal[%r]", where, entry.name)
+        else:
+            kinds[entry.name] = spec
+    return kinds
+
+
+KINDS.update(_plugin_kinds())
 
 
 Problem = tuple[tuple[str | int, ...], str]  # (path in the document, message)
@@ -90,4 +130,4 @@ def _cycles(
     return problems
 
 
-__all__ = ["KINDS", "DetectorSpec", "EntityDef", "Severity", "reference_problems"]
+__all__ = ["KINDS", "PLUGIN_GROUP", "DetectorSpec", "EntityDef", "Severity", "reference_problems"]

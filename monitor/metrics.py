@@ -168,6 +168,13 @@ class Metrics:
             ["detector"],
             registry=r,
         )
+        self.detector_disabled = Gauge(
+            "wirewatch_detector_disabled",
+            "1 for a detector disabled after `error_limit` evaluation errors (until a changed "
+            "definition is applied), 0 for one running; by detector of the document in force.",
+            ["detector"],
+            registry=r,
+        )
         self.alerts = Counter(
             "wirewatch_alerts_total",
             "Alerts sent, by detector and severity (replays re-sending a stored alert not counted).",

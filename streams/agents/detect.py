@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from detectors.base import ArticleContext
-from detectors.engine import FIRED_MEMORY, Engine, Firing
+from detectors.engine import FIRED_MEMORY, Engine, Firing, Outcome
 from detectors.state import Expiring
 from monitor.config import DetectorsDocument
 from streams.app import StageContext
@@ -110,7 +110,16 @@ class DetectStage:
         self.table = table
         self.view = self._view()
         self.releases: Releases | None = None
-        ctx.metrics.detectors_version.labels(engine.version).set(1)
+        self.disabled: dict[str, str] = {}  # as last reported (metrics, log)
+        self._show_version(engine)
+
+    def _show_version(self, engine: Engine) -> None:
+        metrics = self.ctx.metrics
+        metrics.detectors_version.clear()
+        metrics.detectors_version.labels(engine.version).set(1)
+        metrics.detector_disabled.clear()
+        for spec in engine.specs:
+            metrics.detector_disabled.labels(spec.id).set(1 if spec.id in self.disabled else 0)
 
     def _view(self) -> BufferedView[str, Any]:
         encode = lambda v: json.dumps(v, separators=(",", ":")).encode()  # noqa: E731
@@ -122,9 +131,9 @@ class DetectStage:
 
     def use(self, engine: Engine) -> None:
         """Switch to another document's detectors (state of detectors kept by id)."""
-        self.ctx.metrics.detectors_version.clear()
-        self.ctx.metrics.detectors_version.labels(engine.version).set(1)
         self.engine = engine
+        self.disabled = {}  # learnt again from the store with the next article
+        self._show_version(engine)
 
     def run(self, out: SequencedArticle, enriched: EnrichedArticle | None) -> list[Alert]:
         """Alerts for one sequenced article (stored with it, for a redelivery)."""
@@ -144,6 +153,8 @@ class DetectStage:
             metrics.detector_errors.labels(detector_id).inc()
         for detector_id in outcome.evaluated:
             metrics.detector_evaluations.labels(detector_id).inc()
+        if outcome.disabled != self.disabled:
+            self._report_disabled(outcome)
         alerts = [alert_record(f, article, self.engine.version) for f in outcome.firings]
         if alerts:
             expiring.set(
@@ -159,6 +170,25 @@ class DetectStage:
                 metrics.alert_latency.labels("published").observe(since_published)
                 metrics.alert_latency.labels("fetched").observe(since_fetched)
         return alerts
+
+    def _report_disabled(self, outcome: Outcome) -> None:
+        faults = self.engine.faults(self.view)
+        for detector_id, error in outcome.disabled.items():
+            if detector_id in self.disabled:
+                continue
+            errors = faults.get(detector_id, (0, error))[0]
+            if detector_id in outcome.newly_disabled:
+                log.error(
+                    "detect: detector %s disabled after %d errors (last: %s); the others go on. "
+                    "Fix its definition and apply it again (`wirewatch detectors apply`).",
+                    detector_id,
+                    errors,
+                    error,
+                )
+            else:  # learnt from the state table (a restart, another worker's decision)
+                log.error("detect: detector %s is disabled (%d errors, last: %s)", detector_id, errors, error)
+            self.ctx.metrics.detector_disabled.labels(detector_id).set(1)
+        self.disabled = dict(outcome.disabled)
 
     def flush(self) -> int:
         return self.view.flush()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from detectors.base import DetectorSpec
 from monitor.config import WirewatchConfig, load_config, parse_config
 from monitor.errors import ConfigError
 
@@ -270,6 +271,8 @@ def test_the_readme_configuration_reference_names_every_key() -> None:
         if f"`{'.'.join(path[1:] or path)}`" not in reference and f"`{path[-1]}`" not in reference
     ]
     assert not missing, f"keys missing from the README's configuration reference: {missing}"
+    common = [name for name in DetectorSpec.model_fields if f"`{name}`" not in reference]
+    assert not common, f"keys every detector accepts, missing from the README: {common}"
 
 
 def test_a_control_character_is_an_error_with_its_line_not_a_traceback() -> None:
