@@ -108,27 +108,32 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # any of 127.0.0.0/8: another host, as the poller's per-host limits see it
         self.routes: dict[str, Route] = {}
         self.hostile_routes: dict[str, str] = {}
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._bomb: bytes | None = None
-        self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _QuietServer((host, 0), self._handler())
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def set(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> str:
         with self._lock:
             self.routes[path] = Route(body, status, dict(headers or {"Content-Type": "application/rss+xml"}))
         return self.url(path)
 
-    def hostile(self, path: str, kind: str) -> str:
-        assert kind in HOSTILE, kind
-        self.hostile_routes[path] = kind
+    def hostile(self, path: str, kind: str | None) -> str:
+        """Make ``path`` misbehave (``None``: behave again)."""
+        assert kind is None or kind in HOSTILE, kind
+        if kind is None:
+            self.hostile_routes.pop(path, None)
+        else:
+            self.hostile_routes[path] = kind
         return self.url(path)
 
     def hits(self, path: str) -> int:

@@ -198,6 +198,7 @@ class PollScheduler:
                         consumer.seek(tp, meta.offset)
                     else:
                         await consumer.seek_to_beginning(tp)
+                starts = {tp.partition: await consumer.position(tp) for tp in tps}
                 async with asyncio.timeout(30):
                     while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
                         for records in (await consumer.getmany(*tps, timeout_ms=500)).values():
@@ -207,6 +208,11 @@ class PollScheduler:
                                     newest[state.feed_id] = _newer(state, newest.get(state.feed_id)) or state
             finally:
                 await consumer.stop()
+            log.info(
+                "read %d in-flight poll states (partition: from → to %s)",
+                len(newest),
+                {p: f"{starts[p]} → {ends[TopicPartition(topic, p)]}" for p in starts},
+            )
         except Exception as exc:  # never stop polling over this; at worst some entries go out twice
             log.warning("could not read in-flight poll state (%s); the table's state is used", exc)
         return newest
