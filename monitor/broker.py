@@ -261,7 +261,12 @@ class LocalBroker:
     def start(
         self, *, attached: bool = True, timeout: float = 90.0, progress: Progress = lambda _: None
     ) -> LocalBroker:
-        """Start (or find already running) and wait until it answers metadata requests."""
+        """Start (or find already running) and wait until it answers metadata requests.
+
+        ``attached``: the broker gets SIGTERM when its parent goes. Linux sends
+        that when the *thread* that started it exits, so start an attached
+        broker from a thread that lives as long as it should (not an executor's).
+        """
         running = self._recorded()
         if running is not None:
             pid, bootstrap = running
