@@ -159,9 +159,23 @@ class EmbedConfig(Section):
         description="`all-MiniLM-L6-v2` (bundled) or the directory of a sentence-transformers model.",
     )
     batch_size: int = Field(32, ge=1, le=1024, description="Articles encoded per batch.")
-    batch_wait: Duration = Field(0.5, description="Longest wait to fill a batch before encoding.")
+    batch_wait: Duration = Field(
+        0.0,
+        description=(
+            "Longest wait for more articles when fewer than `batch_size` are waiting; 0: encode what "
+            "is there (under load, batches fill while the previous one is encoded)."
+        ),
+    )
     max_tokens: int = Field(256, ge=16, le=512, description="Token budget of title + lead text.")
     device: str = Field("cpu", description="torch device (`cpu`, `cuda`, ...).")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "CPU threads one encode uses (torch intra-op / OpenVINO inference threads); "
+            "default: the engine's own choice (every core). Pin it when workers share a machine."
+        ),
+    )
     backend: Literal["torch", "openvino"] = Field(
         "torch",
         description=(

@@ -1,5 +1,10 @@
 """Micro-batches from a Faust stream, acknowledged only after the caller has processed them.
 
+A batch takes every event already waiting (up to ``size``), then waits up to
+``within`` for more: under load, events pile up while the previous batch is
+processed and batches fill with no wait at all; when traffic is light,
+``within`` is the most an event waits for company.
+
 Faust's ``Stream.take_events`` lost events across rebalances in our kill drill
 (a batch in flight when the partition was revoked and re-sought never came
 back), so batching stages use this instead: events are read with acks
@@ -51,6 +56,9 @@ async def micro_batches(stream: Any, size: int, within: float) -> AsyncIterator[
             batch = [checked(await queue.get())]
             deadline = loop.time() + within
             while len(batch) < size:
+                with contextlib.suppress(asyncio.QueueEmpty):  # what is already here, first
+                    batch.append(checked(queue.get_nowait()))
+                    continue
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break

@@ -55,7 +55,7 @@ class OpenVinoTransformer:
     sentence-transformers model keeps its exact head.
     """
 
-    def __init__(self, model: Any, source: Path) -> None:
+    def __init__(self, model: Any, source: Path, threads: int | None = None) -> None:
         import sys
 
         if "openvino" not in sys.modules and "usearch.compiled" in sys.modules:
@@ -67,9 +67,10 @@ class OpenVinoTransformer:
 
         self._model = model
         core = ov.Core()
-        self._compiled = core.compile_model(
-            core.read_model(openvino_ir(source)), "CPU", {"PERFORMANCE_HINT": "LATENCY"}
-        )
+        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads is not None:
+            properties["INFERENCE_NUM_THREADS"] = threads
+        self._compiled = core.compile_model(core.read_model(openvino_ir(source)), "CPU", properties)
         self._inputs = [port.get_any_name() for port in self._compiled.inputs]
 
     def encode(self, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
@@ -147,6 +148,10 @@ class Embedder:
     def __init__(self, config: EmbedConfig) -> None:
         from sentence_transformers import SentenceTransformer
 
+        if config.threads is not None:
+            import torch
+
+            torch.set_num_threads(config.threads)  # process-wide: tokenization, pooling, the model
         self.config = config
         self.model_id = config.model
         self._model: Any = SentenceTransformer(
@@ -154,7 +159,7 @@ class Embedder:
         )
         self._model.max_seq_length = config.max_tokens
         self._openvino = (
-            OpenVinoTransformer(self._model, model_path(config.model))
+            OpenVinoTransformer(self._model, model_path(config.model), config.threads)
             if config.backend == "openvino"
             else None
         )
