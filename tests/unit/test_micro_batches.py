@@ -1,0 +1,73 @@
+"""``streams.batching.micro_batches``: what is waiting goes in the batch at once; ``within`` only
+lingers for more; events are acknowledged when the next batch is asked for, never before."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from streams.batching import micro_batches
+
+
+class FakeStream:
+    """What ``micro_batches`` uses of a Faust stream: ``noack().events()`` and ``ack``."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.acked: list[int] = []
+
+    def noack(self) -> FakeStream:
+        return self
+
+    async def events(self) -> AsyncIterator[int]:
+        while True:
+            yield await self.queue.get()
+
+    async def ack(self, event: int) -> None:
+        self.acked.append(event)
+
+
+async def test_everything_waiting_is_one_batch_even_without_lingering() -> None:
+    stream = FakeStream()
+    for i in range(5):
+        stream.queue.put_nowait(i)
+    batches = micro_batches(stream, size=8, within=0.0)
+    await asyncio.sleep(0.01)  # the pump has moved them to the batcher
+    assert await anext(batches) == [0, 1, 2, 3, 4]
+    await batches.aclose()
+
+
+async def test_a_batch_stops_at_its_size_and_the_rest_comes_next() -> None:
+    stream = FakeStream()
+    for i in range(5):
+        stream.queue.put_nowait(i)
+    batches = micro_batches(stream, size=3, within=0.0)
+    await asyncio.sleep(0.01)
+    assert await anext(batches) == [0, 1, 2]
+    assert stream.acked == []
+    assert await anext(batches) == [3, 4]
+    assert stream.acked == [0, 1, 2], "acked when the next batch was asked for"
+    await batches.aclose()
+
+
+async def test_within_lingers_for_events_that_come_soon_after() -> None:
+    stream = FakeStream()
+
+    async def trickle() -> None:
+        for i in range(3):
+            stream.queue.put_nowait(i)
+            await asyncio.sleep(0.05)
+
+    feeder = asyncio.create_task(trickle())
+    batches = micro_batches(stream, size=8, within=0.5)
+    assert await anext(batches) == [0, 1, 2]
+    await feeder
+    await batches.aclose()
+
+    stream = FakeStream()
+    feeder = asyncio.create_task(trickle())
+    batches = micro_batches(stream, size=8, within=0.0)
+    first = await anext(batches)
+    assert first == [0], "no lingering: the first event goes alone"
+    await feeder
+    await batches.aclose()
