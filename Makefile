@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint unit integration bench clean-state
+.PHONY: install demo test lint unit integration bench bench-pipeline clean-state
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the Python environment into $(VENV) (once per machine; torch is large)"
@@ -51,6 +51,9 @@ integration: install
 
 bench: install
 	$(PY) -m pytest tests/benchmarks -m benchmark -s $(PYTEST_ARGS)
+
+bench-pipeline: install
+	$(PY) -m pytest tests/benchmarks/test_pipeline_bench.py -m benchmark -s $(PYTEST_ARGS)
 
 clean-state:
 	rm -rf .wirewatch

@@ -24,11 +24,11 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.benchmarks.pipeline import ProcessSampler, tree_usage
 from tests.feed_server import FeedServer
 
 pytestmark = pytest.mark.benchmark
@@ -82,36 +82,6 @@ class Publisher(threading.Thread):
                 self.server.set(f"/bench/feed-{feed}.xml", feed_body(feed, self.newest[feed]))
 
 
-def process_tree(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry)] = int(fields[1])
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
-        tree += frontier
-    return tree
-
-
-def tree_usage(root: int) -> tuple[float, int]:
-    """CPU seconds (user + system, reaped children included) and RSS bytes of a process tree."""
-    tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
-    cpu, rss = 0.0, 0
-    for pid in process_tree(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        cpu += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
-        rss += int(fields[21]) * page
-    return cpu, rss
-
-
 def scrape(port: int) -> tuple[float, float]:
     """(polls, articles published) so far, from the worker's /metrics."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
@@ -124,18 +94,7 @@ def scrape(port: int) -> tuple[float, float]:
     return polls, articles
 
 
-class Sampler(threading.Thread):
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.peak = pid, 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(0.5):
-            self.peak = max(self.peak, tree_usage(self.pid)[1])
-
-
-def measure(pid: int, port: int, seconds: float, sampler: Sampler) -> dict[str, float]:
+def measure(pid: int, port: int, seconds: float, sampler: ProcessSampler) -> dict[str, float]:
     sampler.peak = 0
     cpu0, _ = tree_usage(pid)
     polls0, articles0 = scrape(port)
@@ -184,7 +143,7 @@ def test_polling_1000_feeds(  # type: ignore[no-untyped-def]
     worker = worker_factory(config)
     assert worker.proc is not None
     pid, port = worker.proc.pid, config.metrics.port
-    sampler = Sampler(pid)
+    sampler = ProcessSampler(pid)
     sampler.start()
 
     # phase 1: every feed's first poll (all items new)

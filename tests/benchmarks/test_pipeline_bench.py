@@ -1,0 +1,382 @@
+"""End to end: real news over HTTP → poll → embed → dedup/stories → shipped detectors → alerts.
+
+Run: ``make bench-pipeline`` (``pytest tests/benchmarks/test_pipeline_bench.py -m benchmark -s``,
+about 25 minutes here). A smoke variant with a few hundred articles runs in the
+test command (``test_pipeline_smoke``): the same code, figures not recorded.
+Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOAD_SECONDS``
+(150 at half load), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling).
+
+Phases, on the session's broker, one worker with every stage, the shipped
+``examples/detectors.yaml``, three outlets (AG News, BBC 2005, RUWA headlines)
+served from loopback, each listing its latest 100 items and polled every second:
+
+1. the ceiling: the model alone (``Embedder.encode``) on 2,000 of the same texts,
+   in this process, before the worker starts, with the same threads and batch size;
+2. saturation: the articles released 1.5 times faster than the ceiling, so
+   the pipeline always has work; sustained rate from the sequenced records'
+   timestamps between 10% and 90% of them; CPU seconds and peak RSS of the
+   worker's process tree;
+3. half load: fresh articles released at 50% of the sustained rate, on an
+   open-loop schedule; latency of each article to its sequenced record (made
+   with its detections and alerts, in the same batch) from its release
+   (no coordinated omission), its fetch, and its raw record on Kafka, and
+   to each alert from its article's fetch;
+4. two workers: the same 1,500 articles on one worker and on two (fresh
+   topics each); the alert ids must be the same (a correctness check: torch
+   already uses both cores).
+
+Results: ``tests/benchmarks/results/pipeline_e2e.{json,md,png}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.config import EmbedConfig, WirewatchConfig, load_detectors
+from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
+from streams.topics import Topics
+from tests.benchmarks.conftest import RESULTS, machine
+from tests.benchmarks.pipeline import ProcessSampler, ReleaseServer, Story, corpus, percentiles, tree_usage
+from tests.integration.test_detect import scrape
+from tests.kafka_helpers import read_all
+
+REPO = Path(__file__).resolve().parents[2]
+THREADS = int(os.environ.get("WIREWATCH_BENCH_THREADS", "2"))
+BATCH = 32
+EMBED_WAIT = (
+    {"batch_wait": w} if (w := os.environ.get("WIREWATCH_BENCH_EMBED_WAIT")) else {}
+)  # default: config's
+CEILING_TEXTS = 2000
+OVERLOAD = 1.5  # release rate at saturation, times the ceiling: a backlog that keeps growing
+TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_rss_mb": 1536}
+
+
+def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: ReleaseServer) -> WirewatchConfig:
+    document = load_detectors(REPO / "examples" / "detectors.yaml")
+    return wirewatch_config(
+        feeds=[{"id": o, "url": server.url(o), "interval": "1s"} for o in server.outlets],
+        polling={"first_poll_spread": "1s", "per_host_spacing": 0, "per_host_concurrency": 4, "jitter": 0},
+        pipeline={"embed": {"batch_size": BATCH, "threads": THREADS, **EMBED_WAIT}},
+        entities=[e.model_dump(mode="json") for e in document.entities],
+        detectors=[
+            d.model_dump(mode="json", exclude_defaults=True) | {"kind": d.kind} for d in document.detectors
+        ],
+    )
+
+
+def ceiling(stories: list[Story]) -> float:
+    """Articles/s of the model alone on these texts (the embed stage's own text, batch and threads)."""
+    from streams.embedder import Embedder
+
+    texts = [f"{s.title}\n{s.summary}".strip() for s in stories]
+    embedder = Embedder(EmbedConfig(batch_size=BATCH, threads=THREADS))
+    embedder.encode(texts[:BATCH])  # warm up
+    started = time.perf_counter()
+    for i in range(BATCH, len(texts), BATCH):
+        embedder.encode(texts[i : i + BATCH])
+    return (len(texts) - BATCH) / (time.perf_counter() - started)
+
+
+def sequenced_count(config: WirewatchConfig) -> float:
+    return sum(
+        v
+        for (name, labels), v in scrape(config).items()
+        if name == "wirewatch_articles_total" and ("stage", "dedup") in labels
+    )
+
+
+def wait_sequenced(config: WirewatchConfig, total: float, timeout: float, label: str) -> None:
+    """Until the worker has sequenced ``total`` articles, printing progress every 10 s."""
+    started = last = time.monotonic()
+    while (done := sequenced_count(config)) < total:
+        assert time.monotonic() - started < timeout, f"{label}: {done:.0f} of {total:.0f} after {timeout}s"
+        if time.monotonic() - last >= 10:
+            last = time.monotonic()
+            print(
+                f"  {label}: {done:.0f}/{total:.0f} sequenced ({time.monotonic() - started:.0f}s)", flush=True
+            )
+        time.sleep(1)
+
+
+def sequenced_records(config: WirewatchConfig) -> list[tuple[float, Article]]:
+    """(record time, article) of every sequenced record, in record time order."""
+    topic = Topics(config.kafka.topic_prefix).articles_sequenced
+    records = asyncio.run(read_all(config, topic, timeout=300))
+    return sorted(
+        ((r.timestamp / 1000, SequencedArticle.decode(r.value).article) for r in records), key=lambda x: x[0]
+    )
+
+
+def run_pipeline(
+    wirewatch_config: Callable[..., WirewatchConfig],
+    worker_factory: Callable[..., Any],
+    saturation: list[Story],
+    half_load_seconds: float,
+    half_load_stories: list[Story],
+) -> dict[str, Any]:
+    """Phases 1-3; returns the figures (and the raw series for the plot under ``_series``)."""
+    raw_ceiling = ceiling(saturation[:CEILING_TEXTS])
+    print(f"  ceiling: {raw_ceiling:.1f} articles/s (model alone, {THREADS} threads)", flush=True)
+    with ReleaseServer() as server:
+        config = bench_config(wirewatch_config, server)
+        worker = worker_factory(config, ready_timeout=240)
+        sampler = ProcessSampler(worker.proc.pid)
+        sampler.start()
+        cpu0 = tree_usage(worker.proc.pid)[0]
+        server.schedule(saturation, rate=raw_ceiling * OVERLOAD)
+        wait_sequenced(
+            config, len(saturation), timeout=len(saturation) / raw_ceiling * 4 + 300, label="saturation"
+        )
+        cpu_saturation = tree_usage(worker.proc.pid)[0] - cpu0
+        records = sequenced_records(config)
+        stamps = [t for t, _ in records]
+        lo, hi = int(len(stamps) * 0.1), int(len(stamps) * 0.9)
+        sustained = (hi - lo) / (stamps[hi] - stamps[lo])
+        print(
+            f"  sustained: {sustained:.1f} articles/s ({sustained / raw_ceiling:.0%} of the ceiling)",
+            flush=True,
+        )
+
+        rate = sustained / 2
+        stories = half_load_stories[: max(int(rate * half_load_seconds), 20)]
+        half_started = time.time()
+        server.schedule(stories, rate=rate)
+        wait_sequenced(
+            config, len(saturation) + len(stories), timeout=half_load_seconds * 3 + 300, label="half load"
+        )
+        time.sleep(3)  # the last alerts
+        peak_rss = sampler.peak
+        sampler.stopped.set()
+
+        topics = Topics(config.kafka.topic_prefix)
+        raw_at = {
+            Article.decode(r.value).id: r.timestamp / 1000
+            for r in asyncio.run(read_all(config, topics.articles_raw, timeout=300))
+        }
+        enriched_at = {
+            EnrichedArticle.decode(r.value).article.id: r.timestamp / 1000
+            for r in asyncio.run(read_all(config, topics.articles_enriched, timeout=300))
+        }
+        records = sequenced_records(config)
+        alerts = [
+            (r.timestamp / 1000, Alert.decode(r.value)) for r in asyncio.run(read_all(config, topics.alerts))
+        ]
+        released = server.released
+
+    half = [(t, a) for t, a in records if a.fetched_at.timestamp() >= half_started and a.url in released]
+    first_seen = {}  # an article id's first sequenced record (a redelivery is not a new latency)
+    for t, a in half:
+        first_seen.setdefault(a.id, (t, a))
+    fetched_at = {a.id: a.fetched_at.timestamp() for _, a in first_seen.values()}
+    latency = {
+        "released_to_detected_s": percentiles([t - released[a.url] for t, a in first_seen.values()]),
+        "fetched_to_detected_s": percentiles([t - a.fetched_at.timestamp() for t, a in first_seen.values()]),
+        "raw_topic_to_detected_s": percentiles(
+            [t - raw_at[a.id] for t, a in first_seen.values() if a.id in raw_at]
+        ),
+        "raw_topic_to_enriched_s": percentiles(  # the embed hop
+            [enriched_at[a.id] - raw_at[a.id] for _, a in first_seen.values() if a.id in raw_at]
+        ),
+        "enriched_to_detected_s": percentiles(  # the sequencer and detectors hop
+            [t - enriched_at[a.id] for t, a in first_seen.values() if a.id in enriched_at]
+        ),
+        "fetched_to_alert_s": percentiles(
+            [t - fetched_at[al.articles[-1].id] for t, al in alerts if al.articles[-1].id in fetched_at]
+        ),
+    }
+    saturation_alerts = [al for t, al in alerts if t < half_started]
+    return {
+        "articles_saturation": len(saturation),
+        "articles_half_load": len(first_seen),
+        "embed_threads": THREADS,
+        "raw_encode_per_s": round(raw_ceiling, 1),
+        "sustained_per_s": round(sustained, 1),
+        "ratio_to_ceiling": round(sustained / raw_ceiling, 3),
+        "half_load_offered_per_s": round(rate, 1),
+        "latency_half_load": latency,
+        "latency_saturation": {
+            "raw_topic_to_detected_s": percentiles(
+                [t - raw_at[a.id] for t, a in records if t < half_started and a.id in raw_at]
+            ),
+        },
+        "alerts": len(alerts),
+        "alerts_at_saturation": len(saturation_alerts),
+        "peak_rss_mb": round(peak_rss / 2**20, 1),
+        "cpu_s_per_1000_articles": round(cpu_saturation / len(saturation) * 1000, 1),
+        "_series": {"sequenced_at": stamps, "half_started": half_started},
+    }
+
+
+def alert_ids_with_workers(
+    wirewatch_config: Callable[..., WirewatchConfig],
+    worker_factory: Callable[..., Any],
+    stories: list[Story],
+    n: int,
+) -> set[str]:
+    """The alert ids of ``stories`` on ``n`` workers (fresh topics and group)."""
+    with ReleaseServer() as server:
+        config = bench_config(wirewatch_config, server)
+        configs = [config]
+        for i in range(1, n):
+            configs.append(
+                config.model_copy(
+                    update={
+                        "metrics": config.metrics.model_copy(update={"port": config.metrics.port + i}),
+                        "worker": config.worker.model_copy(
+                            update={"data_dir": config.worker.data_dir.with_name(f"w{i}")}
+                        ),
+                    }
+                )
+            )
+        for c in configs:
+            worker_factory(c, ready_timeout=240)
+        time.sleep(5)  # one group, partitions settled
+        server.schedule(stories, rate=30)
+        topic = Topics(config.kafka.topic_prefix).articles_sequenced
+        deadline = time.monotonic() + len(stories) / 5 + 300
+        while len(
+            {SequencedArticle.decode(r.value).article.id for r in asyncio.run(read_all(config, topic))}
+        ) < len(stories):
+            assert time.monotonic() < deadline, f"{n} workers: not every article sequenced"
+            time.sleep(5)
+        time.sleep(5)
+        return {
+            Alert.decode(r.value).id
+            for r in asyncio.run(read_all(config, Topics(config.kafka.topic_prefix).alerts))
+        }
+
+
+def write_report(figures: dict[str, Any], folder: Path) -> None:
+    """JSON, a Markdown summary and a PNG (throughput over time, latency percentiles)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = figures.pop("_series")
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {"benchmark": "pipeline_e2e", "machine": machine(), "targets": TARGETS, **figures}
+    (folder / "pipeline_e2e.json").write_text(json.dumps(payload, indent=2))
+
+    stamps = series["sequenced_at"]
+    t0 = stamps[0]
+    buckets: dict[int, int] = {}
+    for t in stamps:
+        buckets[int((t - t0) // 10)] = buckets.get(int((t - t0) // 10), 0) + 1
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    xs = sorted(buckets)
+    left.plot([x * 10 for x in xs], [buckets[x] / 10 for x in xs], color="tab:blue")
+    left.axhline(figures["raw_encode_per_s"], color="tab:red", linestyle="--", label="model alone (ceiling)")
+    left.axvline(series["half_started"] - t0, color="grey", linestyle=":", label="half load starts")
+    left.set(title="Articles sequenced per second (10 s buckets)", xlabel="seconds", ylabel="articles/s")
+    left.legend(loc="lower left")
+    names = [
+        "released_to_detected_s",
+        "fetched_to_detected_s",
+        "raw_topic_to_detected_s",
+        "raw_topic_to_enriched_s",
+        "enriched_to_detected_s",
+        "fetched_to_alert_s",
+    ]
+    ticks = [n.removesuffix("_s").replace("_to_", "→\n").replace("_topic", "") for n in names]
+    latency = figures["latency_half_load"]
+    for i, pct in enumerate(["p50", "p95", "p99"]):
+        right.bar(
+            [j + (i - 1) * 0.27 for j in range(len(names))],
+            [latency[n].get(pct, 0) for n in names],
+            width=0.27,
+            label=pct,
+        )
+    right.set_xticks(range(len(names)), ticks, fontsize=8)
+    right.set(
+        title=f"Latency at half load ({figures['half_load_offered_per_s']}/s offered)", ylabel="seconds"
+    )
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "pipeline_e2e.png", dpi=110)
+    plt.close(fig)
+
+    def row(name: str) -> str:
+        p = latency[name]
+        cells = [str(p.get(k, "–")) for k in ("count", "p50", "p95", "p99")]
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    m = payload["machine"]
+    lines = [
+        "# End-to-end benchmark",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}; "
+        "broker, feed server and worker together.",
+        f"Embed threads: {figures['embed_threads']}; shipped detectors; `make bench-pipeline`.",
+        "",
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| model alone (ceiling) | {figures['raw_encode_per_s']} articles/s | |",
+        f"| sustained, whole pipeline | {figures['sustained_per_s']} articles/s | |",
+        f"| ratio to the ceiling | {figures['ratio_to_ceiling']} | ≥ {TARGETS['ratio_to_ceiling']} |",
+        f"| peak RSS, worker process tree | {figures['peak_rss_mb']} MB | ≤ {TARGETS['peak_rss_mb']} MB |",
+        f"| CPU seconds per 1,000 articles (worker) | {figures['cpu_s_per_1000_articles']} | |",
+        f"| articles at saturation | {figures['articles_saturation']} | |",
+        f"| articles at half load | {figures['articles_half_load']} | |",
+        f"| alerts | {figures['alerts']} | |",
+        "",
+        f"Latency at half load ({figures['half_load_offered_per_s']} articles/s offered, open loop), "
+        "seconds:",
+        "",
+        "| from → to | n | p50 | p95 | p99 |",
+        "|---|---|---|---|---|",
+        *(row(n) for n in names),
+        "",
+        f"Two workers give the same alert ids as one: {figures.get('two_workers_same_alerts', 'not run')}.",
+        "",
+        "![throughput and latency](pipeline_e2e.png)",
+        "",
+    ]
+    (folder / "pipeline_e2e.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+@pytest.mark.benchmark
+@pytest.mark.timeout(3 * 3600)
+def test_pipeline_end_to_end(wirewatch_config, worker_factory) -> None:  # type: ignore[no-untyped-def]
+    stories = corpus()
+    n = int(os.environ.get("WIREWATCH_BENCH_ARTICLES", "20000"))
+    half_seconds = float(os.environ.get("WIREWATCH_BENCH_LOAD_SECONDS", "150"))
+    assert len(stories) >= n + 3000, len(stories)
+    figures = run_pipeline(wirewatch_config, worker_factory, stories[:n], half_seconds, stories[n:])
+    subset = stories[-1500:]
+    one, two = (alert_ids_with_workers(wirewatch_config, worker_factory, subset, k) for k in (1, 2))
+    figures["two_workers_same_alerts"] = one == two and bool(one)
+    figures["two_workers_alerts"] = len(one)
+    write_report(figures, RESULTS)
+    assert one == two, (sorted(one - two), sorted(two - one))
+    assert figures["ratio_to_ceiling"] >= TARGETS["ratio_to_ceiling"]
+    assert figures["latency_half_load"]["fetched_to_alert_s"]["p99"] <= TARGETS["p99_fetched_to_alert_s"]
+    assert figures["peak_rss_mb"] <= TARGETS["peak_rss_mb"]
+
+
+@pytest.mark.slow
+def test_pipeline_smoke(wirewatch_config, worker_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The benchmark's code on a few hundred articles: every phase runs and every figure is there."""
+    stories = corpus()
+    figures = run_pipeline(wirewatch_config, worker_factory, stories[:300], 10, stories[300:])
+    write_report(figures, tmp_path)
+    report = json.loads((tmp_path / "pipeline_e2e.json").read_text())
+    assert report["articles_saturation"] == 300
+    assert report["articles_half_load"] >= 20
+    assert report["sustained_per_s"] > 0
+    assert report["raw_encode_per_s"] > 0
+    for name, p in report["latency_half_load"].items():
+        if name != "fetched_to_alert_s":  # a few hundred articles may bring no alert
+            assert p["count"] >= 20, (name, p)
+            assert 0 < p["p50"] <= p["p99"], (name, p)
+    assert (tmp_path / "pipeline_e2e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| ratio to the ceiling |" in (tmp_path / "pipeline_e2e.md").read_text()
