@@ -764,6 +764,12 @@ def backtest_command(
         console.print(f"  {detector_id}: {count} matches, held {held or 0}", highlight=False)
     for detector_id, article_id, error in report.errors[:10]:
         console.print(f"  [red]{detector_id} failed on {article_id}[/]: {error}", highlight=False)
+    for detector_id, error in report.disabled.items():
+        console.print(
+            f"  [red]{detector_id} disabled[/] after its error limit (last: {error}); "
+            "a worker would stop running it too",
+            highlight=False,
+        )
 
 
 def _topics(config: WirewatchConfig) -> Any:

@@ -45,6 +45,7 @@ class BacktestReport:
     matches: Counter[str] = field(default_factory=Counter)  # detector → articles matched
     held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, reason)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (detector, article, error)
+    disabled: dict[str, str] = field(default_factory=dict)  # detector → last error, past `error_limit`
 
 
 def backtest(
@@ -76,6 +77,7 @@ def backtest(
             report.matches.update(outcome.found.keys())
             report.held.update((d, reason.split(" ")[0]) for d, reason in outcome.held)
             report.errors.extend((d, context.id, e) for d, e in outcome.errors)
+            report.disabled.update(outcome.disabled)
             at = datetime.fromtimestamp(context.at, UTC)
             for firing in outcome.firings:  # fired when its article was published: the backtest's clock
                 alert = alert_record(firing, context, engine.version).model_copy(update={"fired_at": at})

@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 
 from monitor.archive import load_archive
 from monitor.cli import app
-from monitor.config import WirewatchConfig, load_detectors
+from monitor.config import DetectorsDocument, WirewatchConfig, load_detectors
 from monitor.demo import DEMO_DIR, DemoNews
 from monitor.errors import ArchiveError
 from streams.backtest import backtest
+from streams.records import Article
 from tests.feed_server import SHARED_FEEDS
+from tests.plugins.faulty_kind import FaultySpec
 
 runner = CliRunner()
 T0 = datetime(2025, 3, 18, 16, 0, tzinfo=UTC)
@@ -89,3 +91,27 @@ def test_an_unreadable_archive_names_file_and_line(tmp_path: Path) -> None:
         load_archive(path)
     with pytest.raises(ArchiveError, match="no feed files"):
         load_archive(tmp_path)  # a folder without feed files
+
+
+def test_a_detector_past_its_error_limit_is_reported_disabled_and_stops_running() -> None:
+    """The faulty kind is not registered here: the document is built without validation."""
+    faulty = FaultySpec(id="faulty", kind="faulty", fails_on="boom", error_limit=2)
+    document = DetectorsDocument.model_construct(version="v", entities=(), detectors=(faulty,))
+    at = datetime(2025, 3, 18, tzinfo=UTC)
+    articles = [
+        Article(
+            id=f"a{i}",
+            feed_id="f",
+            source="s",
+            url=f"https://x.example/{i}",
+            canonical_url=f"https://x.example/{i}",
+            title=f"boom {i}",
+            summary="",
+            published_at=at + timedelta(minutes=i),
+            fetched_at=at + timedelta(minutes=i),
+        )
+        for i in range(5)
+    ]
+    report = backtest(articles, document, WirewatchConfig(), embed=False)
+    assert [(d, a) for d, a, _ in report.errors] == [("faulty", "a0"), ("faulty", "a1")]
+    assert report.disabled == {"faulty": "RuntimeError: faulty detector met 'boom 1'"}
