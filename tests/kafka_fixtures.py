@@ -86,6 +86,18 @@ def wirewatch_config(kafka_broker: LocalBroker, tmp_path: Path) -> ConfigFactory
     return make
 
 
+def sibling_worker(config: WirewatchConfig, name: str, **worker: Any) -> WirewatchConfig:
+    """Another worker of the same deployment (same app id and topics): its own data dir and port."""
+    return config.model_copy(
+        update={
+            "metrics": config.metrics.model_copy(update={"port": free_port()}),
+            "worker": config.worker.model_copy(
+                update={"data_dir": config.worker.data_dir.with_name(name), **worker}
+            ),
+        }
+    )
+
+
 def write_config(config: WirewatchConfig, path: Path) -> Path:
     """YAML a subprocess worker can load (durations and paths as text)."""
     path.parent.mkdir(parents=True, exist_ok=True)

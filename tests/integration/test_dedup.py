@@ -16,6 +16,7 @@ from streams.dedup.sequencer import Sequencer, SequencerState
 from streams.records import Article, Decision, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
 from tests.feed_server import SHARED
+from tests.kafka_fixtures import sibling_worker
 from tests.kafka_helpers import produce, read_all
 
 T0 = datetime(2025, 3, 18, 12, 0, tzinfo=UTC)
@@ -34,16 +35,6 @@ def article(article_id: str, feed: str, title: str, summary: str, minute: int = 
         published_at=at,
         fetched_at=at,
         language="en",
-    )
-
-
-def second_worker(config: WirewatchConfig) -> WirewatchConfig:
-    """The same app (same group and tables), its own data directory and port: another machine."""
-    return config.model_copy(
-        update={
-            "worker": config.worker.model_copy(update={"data_dir": config.worker.data_dir.with_name("b")}),
-            "metrics": config.metrics.model_copy(update={"port": config.metrics.port + 1}),
-        }
     )
 
 
@@ -93,7 +84,7 @@ async def test_one_report_through_feeds_on_two_workers_has_one_first_seen_articl
 ) -> None:
     config = wirewatch_config(worker={"stages": ["embed", "dedup"]})
     worker_factory(config)
-    worker_factory(second_worker(config))
+    worker_factory(sibling_worker(config, "b"))
     topics = Topics(config.kafka.topic_prefix)
 
     swap = [
@@ -166,7 +157,7 @@ async def test_a_killed_dedup_worker_is_replaced_and_the_replacement_decides_the
     first_worker = worker_factory(config)
     await produce(config, topics.articles_raw, [(a.id.encode(), a.encode()) for a in phase1])
     await sequenced(config, len(phase1))
-    worker_factory(second_worker(config))  # joins the group; the sequencer partition stays where it is
+    worker_factory(sibling_worker(config, "b"))  # joins the group; the sequencer partition stays where it is
 
     await produce(config, topics.articles_raw, [(a.id.encode(), a.encode()) for a in phase2[:10]])
     first_worker.kill()  # mid-stream: some of these may be sequenced, some not, none committed for sure

@@ -25,7 +25,7 @@ from streams.topics import Topics
 from tests.integration.test_alerts_tail import spawn
 from tests.integration.test_demo_end_to_end import COPIES, alerts_after_the_news, demo_config
 from tests.integration.test_detect import scrape
-from tests.kafka_fixtures import write_config
+from tests.kafka_fixtures import sibling_worker, write_config
 from tests.kafka_helpers import read_all
 
 pytestmark = pytest.mark.slow
@@ -36,12 +36,7 @@ async def test_a_killed_worker_is_taken_over_and_alerts_tail_shows_each_alert_on
 ) -> None:
     with DemoFeedServer(speed=2.0) as feeds:
         first = demo_config(wirewatch_config, feeds.url)
-        second = first.model_copy(
-            update={
-                "metrics": first.metrics.model_copy(update={"port": first.metrics.port + 1}),
-                "worker": first.worker.model_copy(update={"data_dir": first.worker.data_dir.with_name("b")}),
-            }
-        )
+        second = sibling_worker(first, "b")
         configs = (first, second)
         workers = [worker_factory(c, ready_timeout=180) for c in configs]
         for c in configs:

@@ -21,7 +21,7 @@ from streams.records import Article
 from streams.registry import read_compacted
 from streams.topics import Topics
 from tests.feed_server import FeedServer
-from tests.kafka_fixtures import REPO_ROOT, write_config
+from tests.kafka_fixtures import REPO_ROOT, sibling_worker, write_config
 from tests.kafka_helpers import read_all
 
 FAST_POLLING = {
@@ -77,14 +77,9 @@ async def test_feeds_spread_over_two_workers_and_survive_a_kill(
     feeds = feeds_config(feed_server, 50, 3, "spread")
     base = {"kafka": {"partitions": 4}, "feeds": feeds}
     config_a = wirewatch_config(**base, polling={**FAST_POLLING, "user_agent": "worker-a"})
-    config_b = config_a.model_copy(
-        update={
-            "polling": config_a.polling.model_copy(update={"user_agent": "worker-b"}),
-            "metrics": config_a.metrics.model_copy(update={"port": config_a.metrics.port + 1}),
-            "worker": config_a.worker.model_copy(
-                update={"data_dir": config_a.worker.data_dir.with_name("b")}
-            ),
-        }
+    config_b = sibling_worker(config_a, "b")
+    config_b = config_b.model_copy(
+        update={"polling": config_a.polling.model_copy(update={"user_agent": "worker-b"})}
     )
     worker_a = worker_factory(config_a)
     worker_b = worker_factory(config_b)

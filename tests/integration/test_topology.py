@@ -18,6 +18,7 @@ from monitor.demo import DemoFeedServer, wait_until_ready
 from monitor.prometheus import LocalPrometheus
 from tests.integration.test_demo_end_to_end import COPIES, alerts_after_the_news, demo_config
 from tests.integration.test_prometheus import wait_for
+from tests.kafka_fixtures import sibling_worker
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +31,7 @@ async def test_two_workers_share_the_demo_news_and_prometheus_sees_both(
 ) -> None:
     with DemoFeedServer(speed=2.0) as feeds:
         first = demo_config(wirewatch_config, feeds.url)
-        second = first.model_copy(
-            update={
-                "metrics": first.metrics.model_copy(update={"port": first.metrics.port + 1}),
-                "worker": first.worker.model_copy(
-                    update={"data_dir": first.worker.data_dir.with_name("second")}
-                ),
-            }
-        )
+        second = sibling_worker(first, "second")
         workers = [worker_factory(c, ready_timeout=180) for c in (first, second)]
         targets = [f"{c.metrics.host}:{c.metrics.port}" for c in (first, second)]
         for target in targets:  # both prepared and settled in one group before the news starts
