@@ -142,7 +142,10 @@ class Engine:
 
     def faults(self, store: Store) -> dict[str, tuple[int, str]]:
         """Detectors of this document that failed: id → (errors, last error)."""
-        faults: dict[str, Any] = store.get(FAULTS) or {}
+        return self._current_faults(store.get(FAULTS) or {})
+
+    def _current_faults(self, faults: dict[str, Any]) -> dict[str, tuple[int, str]]:
+        """The stored faults that count against the current definitions (an edited detector has none)."""
         return {
             s.id: (faults[s.id]["errors"], faults[s.id]["last"])
             for s in self._plan
@@ -150,14 +153,11 @@ class Engine:
         }
 
     def _disabled(self, faults: dict[str, Any]) -> dict[str, str]:
-        if not faults:
+        if not faults:  # the common case, per article
             return {}
+        limits = {s.id: s.detector.spec.error_limit for s in self._plan}
         return {
-            s.id: faults[s.id]["last"]
-            for s in self._plan
-            if s.id in faults
-            and faults[s.id]["fingerprint"] == s.fingerprint
-            and faults[s.id]["errors"] >= s.detector.spec.error_limit
+            id_: last for id_, (errors, last) in self._current_faults(faults).items() if errors >= limits[id_]
         }
 
     @staticmethod
