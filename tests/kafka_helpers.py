@@ -79,3 +79,11 @@ async def read_all(config: WirewatchConfig, topic: str, timeout: float = 30.0) -
     finally:
         await consumer.stop()
     return records
+
+
+async def wait_for_records(config: WirewatchConfig, topic: str, count: int, timeout: float = 120.0) -> None:
+    """Until ``topic`` holds at least ``count`` records (a drill's "mid-stream")."""
+    deadline = time.monotonic() + timeout
+    while len(await read_all(config, topic)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} records on {topic} after {timeout}s"
+        await asyncio.sleep(0.5)

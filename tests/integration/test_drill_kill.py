@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from tests.integration.test_alerts_tail import spawn
 from tests.integration.test_demo_end_to_end import COPIES, alerts_after_the_news, demo_config
 from tests.integration.test_detect import scrape
 from tests.kafka_fixtures import sibling_worker, write_config
-from tests.kafka_helpers import read_all
+from tests.kafka_helpers import read_all, wait_for_records
 
 pytestmark = pytest.mark.slow
 
@@ -55,10 +54,7 @@ async def test_a_killed_worker_is_taken_over_and_alerts_tail_shows_each_alert_on
             feeds.clock.start()
             # mid-stream: some news sequenced (the call, and its copies), most still to come
             sequenced_topic = Topics(first.kafka.topic_prefix).articles_sequenced
-            deadline = time.monotonic() + 120
-            while len(await read_all(first, sequenced_topic)) < 4:
-                assert time.monotonic() < deadline, "nothing was sequenced"
-                await asyncio.sleep(0.5)
+            await wait_for_records(first, sequenced_topic, 4)
             owner = next(
                 i
                 for i, c in enumerate(configs)
