@@ -184,6 +184,14 @@ class EmbedConfig(Section):
             "gain depends on the CPU: ~2x on one machine, 1.03-1.15x on an AVX2-only EPYC)."
         ),
     )
+    trim_memory: bool = Field(
+        True,
+        description=(
+            "Hand the memory a batch freed back to the OS (glibc `malloc_trim`; nothing elsewhere). "
+            "Without it, RSS settles far above the working set as batches vary in shape: the "
+            "model alone held 1.36-1.49 GB after 1,500 news texts, 1.0 GB with it (encode 5-8% slower)."
+        ),
+    )
 
 
 class DedupConfig(Section):
@@ -354,6 +362,17 @@ class WorkerConfig(Section):
             "faust-streaming 0.15 can stall recovery when a standby partition is promoted "
             "to active (seen in our kill drill); our tables recover from compacted changelogs "
             "in seconds without one."
+        ),
+    )
+    max_poll_records: int = Field(
+        500,
+        ge=1,
+        le=100_000,
+        description=(
+            "Most records one consumer poll hands to the stages (Kafka's `max.poll.records`). "
+            "Faust pauses a partition whose stream buffer is nearly full, but delivers every "
+            "record of a poll already made, waiting on the slowest stage: unbounded, one poll "
+            "held ~1,000 raw articles and the sequencer starved for a minute behind the model."
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")

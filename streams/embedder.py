@@ -8,10 +8,14 @@ before the libraries are imported.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -142,6 +146,62 @@ def openvino_ir(source: Path) -> Path:
     return target
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return cast("Callable[[int], int]", trim)
+
+
+def resident_bytes() -> int | None:
+    """This process's RSS from ``/proc/self/statm`` (a few microseconds), None off Linux."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class HeapTrimmer:
+    """Hands the heap's free pages back to the OS after a batch that grew RSS by ``slack`` or more.
+
+    A batch's tensors are freed into glibc's heaps, whose dynamic mmap
+    threshold has by then grown past them; the pages stay resident and the
+    next batch, of another shape, cannot reuse them all, so RSS settles far
+    above the working set (the model alone, 1,500 news texts in batches of 32:
+    1.36-1.49 GB, peak 1.39-1.52 GB). ``malloc_trim(0)`` after each batch
+    keeps it at 1.0 GB, peak 1.2 GB, for ~14 ms per batch plus faulting the
+    next batch's pages in again (the encode took 5-8% longer, about the run
+    to run noise). Trimming only past a larger slack saved no measurable time
+    and let the peak climb back (128 MB: 1.29 GB; 256 MB: 1.33-1.39 GB); the
+    small slack skips the tiny batches of a quiet stream.
+    """
+
+    def __init__(self, slack: int = 32 * 2**20) -> None:
+        self.slack = slack
+        self.trims = 0
+        self._trim = _malloc_trim()
+        self._floor = resident_bytes()
+
+    def after_batch(self) -> None:
+        if self._trim is None:
+            return
+        rss = resident_bytes()
+        if rss is not None and self._floor is not None and rss < self._floor + self.slack:
+            return
+        self._trim(0)
+        self.trims += 1
+        self._floor = resident_bytes()
+
+
 class Embedder:
     """A loaded model that turns texts into L2-normalized float32 vectors."""
 
@@ -158,6 +218,7 @@ class Embedder:
             str(model_path(config.model)), device=config.device, local_files_only=True
         )
         self._model.max_seq_length = config.max_tokens
+        self._trimmer = HeapTrimmer() if config.trim_memory else None
         self._openvino = (
             OpenVinoTransformer(self._model, model_path(config.model), config.threads)
             if config.backend == "openvino"
@@ -175,12 +236,18 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._openvino is not None:
-            return self._openvino.encode(texts, self.config.batch_size)
-        vectors = self._model.encode(
-            texts,
-            batch_size=self.config.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+            vectors = self._openvino.encode(texts, self.config.batch_size)
+        else:
+            vectors = np.asarray(
+                self._model.encode(
+                    texts,
+                    batch_size=self.config.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ),
+                dtype=np.float32,
+            )
+        if self._trimmer is not None:
+            self._trimmer.after_batch()
+        return vectors
