@@ -104,6 +104,7 @@ def create_app(config: WirewatchConfig) -> Any:
         broker_heartbeat_interval=max(worker.session_timeout / 10, 0.5),
         broker_rebalance_timeout=worker.rebalance_timeout,
         table_standby_replicas=worker.standby_replicas,
+        broker_max_poll_records=worker.max_poll_records,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         stream_wait_empty=False,
