@@ -7,8 +7,10 @@ Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOA
 (150 at half load), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling).
 
 Phases, on the session's broker, one worker with every stage, the shipped
-``examples/detectors.yaml``, three outlets (AG News, BBC 2005, RUWA headlines)
-served from loopback, each listing its latest 100 items and polled every second:
+``examples/detectors.yaml`` plus a latency probe (a keyword detector on "said",
+so alert latency has hundreds of samples, not the shipped detectors' handful),
+three outlets (AG News, BBC 2005, RUWA headlines) served from loopback, each
+listing its latest 100 items and polled every second:
 
 1. the ceiling: the model alone (``Embedder.encode``) on 2,000 of the same texts,
    in this process, before the worker starts, with the same threads and batch size;
@@ -46,6 +48,7 @@ from streams.topics import Topics
 from tests.benchmarks.conftest import RESULTS, machine
 from tests.benchmarks.pipeline import ProcessSampler, ReleaseServer, Story, corpus, percentiles, tree_usage
 from tests.integration.test_detect import scrape
+from tests.kafka_fixtures import sibling_worker
 from tests.kafka_helpers import read_all
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +62,18 @@ OVERLOAD = 1.5  # release rate at saturation, times the ceiling: a backlog that 
 TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_rss_mb": 1536}
 
 
+# The shipped detectors alert a few times per thousand news reports: too few for a p99. The
+# probe alerts on about one report in eight ("said": AG 17%, BBC 53%, RUWA 4%), through the
+# same engine, alert path and topic.
+PROBE = {
+    "id": "latency-probe",
+    "kind": "keyword",
+    "description": "Benchmark only: a common word, so alert latency has a sample.",
+    "any": ["said"],
+    "labels": ["benchmark"],
+}
+
+
 def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: ReleaseServer) -> WirewatchConfig:
     document = load_detectors(REPO / "examples" / "detectors.yaml")
     return wirewatch_config(
@@ -67,7 +82,11 @@ def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: Relea
         pipeline={"embed": {"batch_size": BATCH, "threads": THREADS, **EMBED_WAIT}},
         entities=[e.model_dump(mode="json") for e in document.entities],
         detectors=[
-            d.model_dump(mode="json", exclude_defaults=True) | {"kind": d.kind} for d in document.detectors
+            *(
+                d.model_dump(mode="json", exclude_defaults=True) | {"kind": d.kind}
+                for d in document.detectors
+            ),
+            PROBE,
         ],
     )
 
@@ -77,7 +96,7 @@ def ceiling(stories: list[Story]) -> float:
     from streams.embedder import Embedder
 
     texts = [f"{s.title}\n{s.summary}".strip() for s in stories]
-    embedder = Embedder(EmbedConfig(batch_size=BATCH, threads=THREADS))
+    embedder = Embedder(EmbedConfig(batch_size=BATCH, threads=THREADS, trim_memory=False))  # the model as is
     embedder.encode(texts[:BATCH])  # warm up
     started = time.perf_counter()
     for i in range(BATCH, len(texts), BATCH):
@@ -188,8 +207,19 @@ def run_pipeline(
         "enriched_to_detected_s": percentiles(  # the sequencer and detectors hop
             [t - enriched_at[a.id] for t, a in first_seen.values() if a.id in enriched_at]
         ),
-        "fetched_to_alert_s": percentiles(
-            [t - fetched_at[al.articles[-1].id] for t, al in alerts if al.articles[-1].id in fetched_at]
+        "fetched_to_alert_s": percentiles(  # the shipped detectors' alerts
+            [
+                t - fetched_at[al.articles[-1].id]
+                for t, al in alerts
+                if al.articles[-1].id in fetched_at and al.detector_id != PROBE["id"]
+            ]
+        ),
+        "fetched_to_probe_alert_s": percentiles(
+            [
+                t - fetched_at[al.articles[-1].id]
+                for t, al in alerts
+                if al.articles[-1].id in fetched_at and al.detector_id == PROBE["id"]
+            ]
         ),
     }
     saturation_alerts = [al for t, al in alerts if t < half_started]
@@ -224,18 +254,7 @@ def alert_ids_with_workers(
     """The alert ids of ``stories`` on ``n`` workers (fresh topics and group)."""
     with ReleaseServer() as server:
         config = bench_config(wirewatch_config, server)
-        configs = [config]
-        for i in range(1, n):
-            configs.append(
-                config.model_copy(
-                    update={
-                        "metrics": config.metrics.model_copy(update={"port": config.metrics.port + i}),
-                        "worker": config.worker.model_copy(
-                            update={"data_dir": config.worker.data_dir.with_name(f"w{i}")}
-                        ),
-                    }
-                )
-            )
+        configs = [config] + [sibling_worker(config, f"w{i}") for i in range(1, n)]
         for c in configs:
             worker_factory(c, ready_timeout=240)
         time.sleep(5)  # one group, partitions settled
@@ -285,6 +304,7 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         "raw_topic_to_enriched_s",
         "enriched_to_detected_s",
         "fetched_to_alert_s",
+        "fetched_to_probe_alert_s",
     ]
     ticks = [n.removesuffix("_s").replace("_to_", "→\n").replace("_topic", "") for n in names]
     latency = figures["latency_half_load"]
@@ -359,7 +379,8 @@ def test_pipeline_end_to_end(wirewatch_config, worker_factory) -> None:  # type:
     write_report(figures, RESULTS)
     assert one == two, (sorted(one - two), sorted(two - one))
     assert figures["ratio_to_ceiling"] >= TARGETS["ratio_to_ceiling"]
-    assert figures["latency_half_load"]["fetched_to_alert_s"]["p99"] <= TARGETS["p99_fetched_to_alert_s"]
+    for name in ("fetched_to_alert_s", "fetched_to_probe_alert_s"):
+        assert figures["latency_half_load"][name]["p99"] <= TARGETS["p99_fetched_to_alert_s"], name
     assert figures["peak_rss_mb"] <= TARGETS["peak_rss_mb"]
 
 
@@ -375,8 +396,9 @@ def test_pipeline_smoke(wirewatch_config, worker_factory, tmp_path: Path) -> Non
     assert report["sustained_per_s"] > 0
     assert report["raw_encode_per_s"] > 0
     for name, p in report["latency_half_load"].items():
-        if name != "fetched_to_alert_s":  # a few hundred articles may bring no alert
-            assert p["count"] >= 20, (name, p)
-            assert 0 < p["p50"] <= p["p99"], (name, p)
+        if name == "fetched_to_alert_s":  # a few hundred articles may bring no shipped alert
+            continue
+        assert p["count"] >= (1 if name == "fetched_to_probe_alert_s" else 20), (name, p)
+        assert 0 < p["p50"] <= p["p99"], (name, p)
     assert (tmp_path / "pipeline_e2e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| ratio to the ceiling |" in (tmp_path / "pipeline_e2e.md").read_text()
