@@ -8,8 +8,10 @@ gazetteer, or through an entity declared with a ``country``), ``entity``
 
 Order is by event time, not arrival: feeds are polled at different times, so
 B may arrive before A. Both sides are kept for ``within`` (per join key, the
-latest 16 of each); whichever completes a pair fires, once per pair. The
-alert carries both articles.
+latest 16 of each); whichever completes a pair fires. The alert is about B,
+the report that completes the sequence: its id comes from B alone, so B
+alerts once whichever A it was paired with, and which A arrived first (on one
+worker or several) does not make another alert. It carries both articles.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class SequenceDetector:
         a, b, key = pair
         return Finding(
             detector_id=self.spec.id,
-            key=f"{a['key']}>{b['key']}",
+            key=f"then:{b['key']}",  # not the pair: an A arriving later must not re-alert B
             group=key,
             evidence={
                 "join": self.spec.join,
