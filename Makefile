@@ -41,7 +41,7 @@ lint: install
 test: lint
 	@# the tests prove the shipped rules and dashboard on a real Prometheus (the demo does not need it)
 	@$(VENV)/bin/wirewatch prometheus install
-	$(PY) -m pytest -m "not benchmark" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not benchmark" --durations=25 $(PYTEST_ARGS)
 
 unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
