@@ -4,7 +4,9 @@ Run: ``make bench-pipeline`` (``pytest tests/benchmarks/test_pipeline_bench.py -
 about 25 minutes here). A smoke variant with a few hundred articles runs in the
 test command (``test_pipeline_smoke``): the same code, figures not recorded.
 Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOAD_SECONDS``
-(150 at half load), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling).
+(150 at half load), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling),
+``WIREWATCH_BENCH_EMBED_WAIT`` (``embed.batch_wait``), ``WIREWATCH_BENCH_STORE_MB``
+(``dedup.store_memory_mb``, the sequencer's RocksDB budget).
 
 Phases, on the session's broker, one worker with every stage, the shipped
 ``examples/detectors.yaml`` plus a latency probe (a keyword detector on "said",
@@ -55,6 +57,7 @@ from tests.kafka_helpers import read_all
 REPO = Path(__file__).resolve().parents[2]
 THREADS = int(os.environ.get("WIREWATCH_BENCH_THREADS", "2"))
 BATCH = 32
+DEDUP = {"store_memory_mb": int(m)} if (m := os.environ.get("WIREWATCH_BENCH_STORE_MB")) else {}
 EMBED_WAIT = (
     {"batch_wait": w} if (w := os.environ.get("WIREWATCH_BENCH_EMBED_WAIT")) else {}
 )  # default: config's
@@ -80,7 +83,7 @@ def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: Relea
     return wirewatch_config(
         feeds=[{"id": o, "url": server.url(o), "interval": "1s"} for o in server.outlets],
         polling={"first_poll_spread": "1s", "per_host_spacing": 0, "per_host_concurrency": 4, "jitter": 0},
-        pipeline={"embed": {"batch_size": BATCH, "threads": THREADS, **EMBED_WAIT}},
+        pipeline={"embed": {"batch_size": BATCH, "threads": THREADS, **EMBED_WAIT}, "dedup": DEDUP},
         entities=[e.model_dump(mode="json") for e in document.entities],
         detectors=[
             *(
