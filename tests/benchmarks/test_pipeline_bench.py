@@ -256,7 +256,7 @@ def run_pipeline(
 TWO_WORKERS_RATE = 10.0
 
 
-def alert_ids_with_workers(
+def alerts_with_workers(
     wirewatch_config: Callable[..., WirewatchConfig],
     worker_factory: Callable[..., Any],
     stories: list[Story],
@@ -403,7 +403,7 @@ def test_pipeline_end_to_end(wirewatch_config, worker_factory) -> None:  # type:
     assert len(stories) >= n + 3000, len(stories)
     figures = run_pipeline(wirewatch_config, worker_factory, stories[:n], half_seconds, stories[n:])
     subset = stories[-1500:]
-    one, two = (alert_ids_with_workers(wirewatch_config, worker_factory, subset, k) for k in (1, 2))
+    one, two = (alerts_with_workers(wirewatch_config, worker_factory, subset, k) for k in (1, 2))
     figures.update(compare_workers(one, two))
     write_report(figures, RESULTS)
     assert one.keys() == two.keys(), figures["two_workers_differences"]
