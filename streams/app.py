@@ -6,9 +6,10 @@ their loop so a malformed message is dead-lettered, never a crashed agent.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import faust
 from mode.utils.objects import cached_property
@@ -18,6 +19,9 @@ from monitor.config import WirewatchConfig
 from monitor.metrics import Metrics
 from streams.connection import faust_broker_url, ssl_context
 from streams.topics import Topics
+
+if TYPE_CHECKING:
+    from streams.embedder import Embedder
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,21 @@ class StageContext:
     services: dict[str, Any] = field(default_factory=dict)  # per-stage helpers, for tests and health
     # what a stage still prepares before it can process (stage → reason): ``/ready`` waits for it
     preparing: dict[str, str] = field(default_factory=dict)
+
+    _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def embedder(self) -> Embedder:
+        """The worker's one embedding model, loaded on first use (blocking: call it off the loop).
+
+        The embed stage and semantic detectors' examples share it: a second
+        copy would cost the worker another few hundred MB.
+        """
+        with self._model_lock:
+            if "embedder" not in self.services:
+                from streams.embedder import Embedder
+
+                self.services["embedder"] = Embedder(self.config.pipeline.embed)
+            return cast("Embedder", self.services["embedder"])
 
     def raw_topic(self, name: str) -> Any:
         """A Faust topic of bytes keys and values; partitions come from our topic specs."""

@@ -59,8 +59,9 @@ def backtest(
     """Run ``articles`` (in publication order) through dedup, stories and the detectors."""
     encoder = None
     if embed:
-        from streams.embedder import Embedder
+        from streams.embedder import Embedder, prepare_backend
 
+        prepare_backend(config.pipeline.embed)  # before the sequencer's index loads usearch
         encoder = Embedder(config.pipeline.embed)
     engine = build_engine(document, encoder.encode if encoder is not None else None)
     sequencer = Sequencer(SequencerState.in_memory(), config.pipeline.dedup, config.pipeline.stories)

@@ -12,10 +12,12 @@ import ctypes
 import ctypes.util
 import functools
 import hashlib
+import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,11 @@ import numpy.typing as npt
 from monitor.broker import wirewatch_home
 from monitor.config import DEFAULT_MODEL, EmbedConfig
 from monitor.errors import WirewatchError
+
+if TYPE_CHECKING:
+    from streams.openvino_encoder import OpenVinoEncoder
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -48,60 +55,6 @@ def model_path(name: str) -> Path:
     return path
 
 
-class OpenVinoTransformer:
-    """The model's transformer run by OpenVINO; pooling and normalization stay sentence-transformers'.
-
-    The transformer is converted once per machine (``openvino_ir``) and read
-    from disk at load: conversion traces the model with torch.jit, which never
-    finishes in a process that has imported usearch (the dedup stage's index
-    library) — so it runs in a clean interpreter of its own. The model's own
-    pooling modules then run on the token embeddings, so any
-    sentence-transformers model keeps its exact head.
-    """
-
-    def __init__(self, model: Any, source: Path, threads: int | None = None) -> None:
-        import sys
-
-        if "openvino" not in sys.modules and "usearch.compiled" in sys.modules:
-            raise WirewatchError(
-                "OpenVINO must be loaded before usearch in a process: call "
-                "streams.embedder.prepare_backend(config) at start (wirewatch run does)"
-            )
-        import openvino as ov  # imported here: only workers configured for it pay for it
-
-        self._model = model
-        core = ov.Core()
-        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-        if threads is not None:
-            properties["INFERENCE_NUM_THREADS"] = threads
-        self._compiled = core.compile_model(core.read_model(openvino_ir(source)), "CPU", properties)
-        self._inputs = [port.get_any_name() for port in self._compiled.inputs]
-
-    def encode(self, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
-        import torch
-
-        # longest first, as sentence-transformers does: a batch pads to its longest text, so
-        # batches of like lengths waste little (1.6x faster than arrival order on AG News)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        ordered = [texts[i] for i in order]
-        out = []
-        for start in range(0, len(ordered), batch_size):
-            features = self._model.tokenize(ordered[start : start + batch_size])
-            tokens = self._compiled({k: features[k].numpy() for k in self._inputs})[0]
-            pooled = {
-                "token_embeddings": torch.from_numpy(tokens),
-                "attention_mask": features["attention_mask"],
-            }
-            with torch.no_grad():
-                for module in list(self._model)[1:]:  # pooling, then dense/normalize if the model has them
-                    pooled = module(pooled)
-            out.append(pooled["sentence_embedding"].numpy())
-        vectors = np.empty((len(texts), out[0].shape[1]), dtype=np.float32)
-        vectors[order] = np.vstack(out)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return np.asarray(vectors, dtype=np.float32)
-
-
 def prepare_backend(config: EmbedConfig) -> None:
     """Load OpenVINO now, on the main thread, if the worker embeds with it.
 
@@ -119,21 +72,22 @@ def openvino_ir(source: Path) -> Path:
     """The OpenVINO IR of a model's transformer, converted on first use into the machine cache.
 
     Converted by ``python -m streams.openvino_convert`` in a fresh interpreter
-    (see ``OpenVinoTransformer``); keyed by the model's directory and the
+    (see ``streams.openvino_encoder``); keyed by the model's directory and the
     OpenVINO and torch versions, so an upgrade converts again.
     """
     import subprocess
     import sys
+    from importlib.metadata import version
 
     import openvino
-    import torch
 
     home = wirewatch_home()
-    key = hashlib.sha256(
-        f"{source.resolve()}|{openvino.__version__}|{torch.__version__}".encode()
+    key = hashlib.sha256(  # torch's version read, not imported: this process may never need it
+        f"{source.resolve()}|{openvino.__version__}|{version('torch')}".encode()
     ).hexdigest()
     target = home / "openvino" / key[:16] / "transformer.xml"
     if not target.exists():
+        log.info("converting %s to OpenVINO into %s (once per machine)", source.name, target.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [sys.executable, "-m", "streams.openvino_convert", str(source), str(target)],
@@ -203,30 +157,41 @@ class HeapTrimmer:
 
 
 class Embedder:
-    """A loaded model that turns texts into L2-normalized float32 vectors."""
+    """A loaded model that turns texts into L2-normalized float32 vectors.
+
+    ``backend: torch`` runs sentence-transformers as is; ``backend: openvino``
+    runs ``streams.openvino_encoder`` and never imports torch (a worker ~700 MB
+    smaller). One instance serves a worker's embed stage and its semantic
+    detectors' examples: encodes are serialized by a lock.
+    """
 
     def __init__(self, config: EmbedConfig) -> None:
+        self.config = config
+        self.model_id = config.model
+        self._lock = threading.Lock()
+        self._trimmer = HeapTrimmer() if config.trim_memory else None
+        source = model_path(config.model)
+        self._openvino: OpenVinoEncoder | None = None
+        self._model: Any = None
+        if config.backend == "openvino":
+            from streams.openvino_encoder import OpenVinoEncoder, check_load_order
+
+            check_load_order()  # before openvino_ir imports it
+            self._openvino = OpenVinoEncoder(source, openvino_ir(source), config.max_tokens, config.threads)
+            return
         from sentence_transformers import SentenceTransformer
 
         if config.threads is not None:
             import torch
 
             torch.set_num_threads(config.threads)  # process-wide: tokenization, pooling, the model
-        self.config = config
-        self.model_id = config.model
-        self._model: Any = SentenceTransformer(
-            str(model_path(config.model)), device=config.device, local_files_only=True
-        )
+        self._model = SentenceTransformer(str(source), device=config.device, local_files_only=True)
         self._model.max_seq_length = config.max_tokens
-        self._trimmer = HeapTrimmer() if config.trim_memory else None
-        self._openvino = (
-            OpenVinoTransformer(self._model, model_path(config.model), config.threads)
-            if config.backend == "openvino"
-            else None
-        )
 
     @property
     def dim(self) -> int:
+        if self._openvino is not None:
+            return self._openvino.dim
         model = self._model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
@@ -235,19 +200,20 @@ class Embedder:
         """Blocking; call it from an executor thread, never on the event loop."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._openvino is not None:
-            vectors = self._openvino.encode(texts, self.config.batch_size)
-        else:
-            vectors = np.asarray(
-                self._model.encode(
-                    texts,
-                    batch_size=self.config.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                ),
-                dtype=np.float32,
-            )
-        if self._trimmer is not None:
-            self._trimmer.after_batch()
+        with self._lock:
+            if self._openvino is not None:
+                vectors = self._openvino.encode(texts, self.config.batch_size)
+            else:
+                vectors = np.asarray(
+                    self._model.encode(
+                        texts,
+                        batch_size=self.config.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    ),
+                    dtype=np.float32,
+                )
+            if self._trimmer is not None:
+                self._trimmer.after_batch()
         return vectors

@@ -4,7 +4,8 @@ Usage: ``python -m streams.openvino_convert SRC OUT``.
 
 Run by ``streams.embedder.openvino_ir`` in a fresh interpreter: torch.jit
 tracing hangs in a process that has imported usearch. Writes ``OUT`` (and its
-``.bin``) atomically: a half-written model is never read.
+``.bin``) atomically: a half-written model is never read, and workers
+starting together on a fresh machine may each convert without clashing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def convert(source: Path, target: Path) -> None:
         converted = ov.convert_model(model[0].auto_model.eval(), example_input=inputs)
     for port, name in zip(converted.inputs, inputs, strict=True):
         port.get_tensor().set_names({name})
-    partial = target.with_name(target.stem + ".partial.xml")
+    partial = target.with_name(f"{target.stem}.partial-{os.getpid()}.xml")  # workers may convert at once
     ov.save_model(converted, partial, compress_to_fp16=False)
     partial.with_suffix(".bin").replace(target.with_suffix(".bin"))
     partial.replace(target)

@@ -2,7 +2,7 @@
 
 Encoding the real corpora (tens of thousands of texts) takes minutes on the CI
 machine; the vectors only change when the texts or the model do, so they are
-cached under ``$WIREWATCH_HOME/embeddings`` keyed by a hash of both. They are
+cached under ``$WIREWATCH_HOME/embeddings`` keyed by a hash of them and the default backend. They are
 computed here with the bundled model, never downloaded.
 """
 
@@ -26,7 +26,8 @@ def cached_vectors(
     texts: list[str], model: str = DEFAULT_MODEL, label: str = "texts"
 ) -> npt.NDArray[np.float32]:
     """L2-normalized vectors of ``texts`` (in order), from the cache or encoded now with progress."""
-    digest = hashlib.sha256(("\x1e".join([model, *texts])).encode("utf-8")).hexdigest()[:20]
+    backend = EmbedConfig().backend  # the backends' vectors differ in the last digits
+    digest = hashlib.sha256(("\x1e".join([model, backend, *texts])).encode("utf-8")).hexdigest()[:20]
     path = CACHE / f"{label}-{digest}.npy"
     if path.exists():
         return np.load(path)

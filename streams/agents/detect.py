@@ -278,10 +278,4 @@ def needs_model(document: DetectorsDocument) -> bool:
 
 def encoder(ctx: StageContext) -> Any:
     """The worker's embedding model, for the examples of semantic detectors (loaded once)."""
-    embedder = ctx.services.get("embedder")
-    if embedder is None:
-        from streams.embedder import Embedder
-
-        embedder = Embedder(ctx.config.pipeline.embed)
-        ctx.services["embedder"] = embedder
-    return embedder.encode
+    return ctx.embedder().encode

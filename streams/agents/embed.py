@@ -60,7 +60,7 @@ def register(ctx: StageContext) -> None:
     async def embedder() -> Embedder:
         if "model" not in state:  # load once per worker, off the event loop
             loop = asyncio.get_running_loop()
-            state["model"] = await loop.run_in_executor(executor, Embedder, settings)
+            state["model"] = await loop.run_in_executor(executor, ctx.embedder)
             settle("loading the embedding model")
             ctx.preparing.pop(STAGE, None)
             log.info("embedding model %s loaded (dim %d)", settings.model, state["model"].dim)

@@ -1,0 +1,156 @@
+"""A sentence-transformers model run by OpenVINO without torch in the process.
+
+Importing torch costs a worker ~700 MB of resident memory before any model
+is loaded (PyPI's wheel maps its CUDA libraries even on a CPU-only machine;
+measured: 258 MB of ``nvidia`` libraries, 213 MB of torch's own, resident). A
+worker that embeds with OpenVINO needs none of it: the transformer is the
+OpenVINO IR converted once per machine (in a separate interpreter, which
+does import torch: ``streams.openvino_convert``), the tokenizer is the
+model's ``tokenizer.json`` read by Hugging Face ``tokenizers``, and pooling
+is a few lines of numpy.
+
+So this encoder takes the models whose head is pooling (mean, CLS, max or
+mean/sqrt(length)) optionally followed by normalization — all-MiniLM-L6-v2
+and most sentence-transformers models. A model with another head (a Dense
+layer, say) is refused with a clear error: use ``embed.backend: torch``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.errors import WirewatchError
+
+TRANSFORMER = "sentence_transformers.models.Transformer"
+POOLING = "sentence_transformers.models.Pooling"
+NORMALIZE = "sentence_transformers.models.Normalize"
+POOLING_MODES = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens")
+
+
+class UnsupportedModel(WirewatchError):
+    """The model's modules are not transformer → pooling (→ normalize): OpenVINO here cannot run it."""
+
+
+def check_load_order() -> None:
+    """OpenVINO loaded after usearch cannot read a model (see ``streams.embedder.prepare_backend``)."""
+    if "openvino" not in sys.modules and "usearch.compiled" in sys.modules:
+        raise WirewatchError(
+            "OpenVINO must be loaded before usearch in a process: call "
+            "streams.embedder.prepare_backend(config) at start (wirewatch run does)"
+        )
+
+
+def pooling_mode(source: Path) -> str:
+    """The model's one pooling mode (``mean_tokens``, ...), or UnsupportedModel saying why not."""
+    modules_file = source / "modules.json"
+    if not modules_file.exists():
+        raise UnsupportedModel(
+            f"{source}: no modules.json; embed.backend openvino needs a sentence-transformers model"
+        )
+    modules = json.loads(modules_file.read_text(encoding="utf-8"))
+    kinds = [m.get("type") for m in modules]
+    if kinds not in ([TRANSFORMER, POOLING], [TRANSFORMER, POOLING, NORMALIZE]):
+        raise UnsupportedModel(
+            f"{source}: modules {kinds}; embed.backend openvino runs transformer → pooling (→ normalize) "
+            "models only. Use embed.backend: torch for this one."
+        )
+    pooling = json.loads((source / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+    modes = [m for m in POOLING_MODES if pooling.get(f"pooling_mode_{m}")]
+    others = [
+        k.removeprefix("pooling_mode_")
+        for k, v in pooling.items()
+        if k.startswith("pooling_mode_") and v and k.removeprefix("pooling_mode_") not in POOLING_MODES
+    ]
+    if len(modes) != 1 or others:
+        raise UnsupportedModel(
+            f"{source}: pooling {modes + others}; embed.backend openvino supports exactly one of "
+            f"{', '.join(POOLING_MODES)}. Use embed.backend: torch for this one."
+        )
+    return modes[0]
+
+
+def pool(tokens: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str) -> npt.NDArray[np.float32]:
+    """Token embeddings (batch, length, dim) → sentence embeddings, as sentence-transformers' Pooling."""
+    if mode == "cls_token":
+        return np.asarray(tokens[:, 0], dtype=np.float32)
+    weights = mask[:, :, None].astype(np.float32)
+    if mode == "max_tokens":
+        return np.asarray(np.where(weights > 0, tokens, -1e9).max(axis=1), dtype=np.float32)
+    summed = (tokens * weights).sum(axis=1)
+    counts = np.maximum(weights.sum(axis=1), 1e-9)
+    divisor = np.sqrt(counts) if mode == "mean_sqrt_len_tokens" else counts
+    return np.asarray(summed / divisor, dtype=np.float32)
+
+
+class OpenVinoEncoder:
+    """Texts → L2-normalized vectors with the OpenVINO IR of a model's transformer; torch never imported."""
+
+    def __init__(self, source: Path, ir: Path, max_tokens: int, threads: int | None = None) -> None:
+        check_load_order()
+        import openvino as ov  # only workers configured for it pay for it
+        from tokenizers import Tokenizer
+
+        self.mode = pooling_mode(source)
+        self._tokenizer = tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        limit = _model_max_length(source)
+        tokenizer.enable_truncation(min(max_tokens, limit) if limit else max_tokens)
+        pad_token = _pad_token(source, tokenizer)
+        # padded to the batch's longest text, as sentence-transformers does
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token), pad_token=pad_token)
+        core = ov.Core()
+        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads is not None:
+            properties["INFERENCE_NUM_THREADS"] = threads
+        self._compiled = core.compile_model(core.read_model(ir), "CPU", properties)
+        self._inputs = [port.get_any_name() for port in self._compiled.inputs]
+        self._request = self._compiled.create_infer_request()
+        self._lock = threading.Lock()  # one infer request: the embed stage and detectors' examples share it
+        self.dim = int(self._compiled.outputs[0].get_partial_shape()[2].get_length())
+
+    def encode(self, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
+        # longest first, as sentence-transformers does: a batch pads to its longest text, so
+        # batches of like lengths waste little (1.6x faster than arrival order on AG News)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            chosen = order[start : start + batch_size]
+            # stripped, as sentence-transformers does
+            encodings = self._tokenizer.encode_batch([texts[i].strip() for i in chosen])
+            features = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            with self._lock:
+                tokens = self._request.infer({k: features[k] for k in self._inputs})[0]
+            vectors[chosen] = pool(np.asarray(tokens), features["attention_mask"], self.mode)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+
+def _model_max_length(source: Path) -> int | None:
+    """The tokenizer's own limit (``tokenizer_config.json``), which sentence-transformers also applies."""
+    path = source / "tokenizer_config.json"
+    if not path.exists():
+        return None
+    value = json.loads(path.read_text(encoding="utf-8")).get("model_max_length")
+    return int(value) if isinstance(value, int | float) and value < 1e6 else None
+
+
+def _pad_token(source: Path, tokenizer: Any) -> str:
+    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+        path = source / name
+        if path.exists():
+            token = json.loads(path.read_text(encoding="utf-8")).get("pad_token")
+            if isinstance(token, dict):
+                token = token.get("content")
+            if isinstance(token, str) and tokenizer.token_to_id(token) is not None:
+                return token
+    return "[PAD]"
