@@ -12,7 +12,8 @@ Phases, on the session's broker, one worker with every stage, the shipped
 ``examples/detectors.yaml`` plus a latency probe (a keyword detector on "said",
 so alert latency has hundreds of samples, not the shipped detectors' handful),
 three outlets (AG News, BBC 2005, RUWA headlines) served from loopback, each
-listing its latest 100 items and polled every second:
+listing its latest items (100, or 6 s of the saturation rate if more) and
+polled every second:
 
 1. the ceiling: the model alone (``Embedder.encode``) on 2,000 of the same texts,
    in this process, before the worker starts, with the same threads and batch size;
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -49,7 +51,15 @@ from monitor.config import EmbedConfig, WirewatchConfig, load_detectors
 from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
 from tests.benchmarks.conftest import RESULTS, machine
-from tests.benchmarks.pipeline import ProcessSampler, ReleaseServer, Story, corpus, percentiles, tree_usage
+from tests.benchmarks.pipeline import (
+    OUTLETS,
+    ProcessSampler,
+    ReleaseServer,
+    Story,
+    corpus,
+    percentiles,
+    tree_usage,
+)
 from tests.integration.test_detect import scrape
 from tests.kafka_fixtures import sibling_worker
 from tests.kafka_helpers import read_all
@@ -63,6 +73,8 @@ EMBED_WAIT = (
 )  # default: config's
 CEILING_TEXTS = 2000
 OVERLOAD = 1.5  # release rate at saturation, times the ceiling: a backlog that keeps growing
+STALLED = 180.0  # seconds without progress that fail a phase (an item lost never comes)
+WINDOW_SECONDS = 6.0  # how late a poll may come at saturation before items fall out of the feed
 TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_rss_mb": 1536}
 
 
@@ -118,9 +130,15 @@ def sequenced_count(config: WirewatchConfig) -> float:
 
 def wait_sequenced(config: WirewatchConfig, total: float, timeout: float, label: str) -> None:
     """Until the worker has sequenced ``total`` articles, printing progress every 10 s."""
-    started = last = time.monotonic()
+    started = last = moved = time.monotonic()
+    before = -1.0
     while (done := sequenced_count(config)) < total:
         assert time.monotonic() - started < timeout, f"{label}: {done:.0f} of {total:.0f} after {timeout}s"
+        if done != before:
+            before, moved = done, time.monotonic()
+        assert time.monotonic() - moved < STALLED, (
+            f"{label}: stuck at {done:.0f} of {total:.0f} for {STALLED}s"
+        )
         if time.monotonic() - last >= 10:
             last = time.monotonic()
             print(
@@ -148,7 +166,10 @@ def run_pipeline(
     """Phases 1-3; returns the figures (and the raw series for the plot under ``_series``)."""
     raw_ceiling = ceiling(saturation[:CEILING_TEXTS])
     print(f"  ceiling: {raw_ceiling:.1f} articles/s (model alone, {THREADS} threads)", flush=True)
-    with ReleaseServer() as server:
+    # each outlet lists enough items to span WINDOW_SECONDS of the saturation rate: a poll that comes
+    # late (the worker is saturated, by design) must not find items already gone from the feed
+    window = max(100, math.ceil(raw_ceiling * OVERLOAD / len(OUTLETS) * WINDOW_SECONDS))
+    with ReleaseServer(window) as server:
         config = bench_config(wirewatch_config, server)
         worker = worker_factory(config, ready_timeout=240)
         sampler = ProcessSampler(worker.proc.pid)
