@@ -249,7 +249,7 @@ def topics_ensure(config_file: ConfigOption = None) -> None:
 
     with _errors():
         config = _load(config_file, required=False)
-        report = asyncio.run(ensure_topics(config.kafka))
+        report = asyncio.run(ensure_topics(config.kafka, routes=config.routes))
     out.print(report.summary())
 
 
@@ -436,7 +436,7 @@ def feeds_sync(
         config = _load(config_file)
 
         async def go() -> str:
-            await ensure_topics(config.kafka)
+            await ensure_topics(config.kafka, routes=config.routes)
             report = await sync_feeds(config, dry_run=dry_run)
             lines = [report.summary()]
             lines += [f"  + {f}" for f in report.added]
@@ -533,7 +533,7 @@ def detectors_apply(
         config = _load(config_file, required=False)
 
         async def go() -> str:
-            await ensure_topics(config.kafka)
+            await ensure_topics(config.kafka, routes=config.routes)
             release = await publish_detectors(config, document, file.name)
             return release.version
 
@@ -598,6 +598,9 @@ def alerts_tail(
     topic: Annotated[
         str | None, typer.Option(help="The alerts topic to read (default: the config's main alerts topic).")
     ] = None,
+    route: Annotated[
+        str | None, typer.Option(help="Read a route's topic (`<prefix>alerts.<route>`) instead.")
+    ] = None,
     follow: Annotated[bool, typer.Option(help="Keep waiting for new alerts (else stop at the end).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON alert per line, for piping.")] = False,
 ) -> None:
@@ -615,7 +618,10 @@ def alerts_tail(
     accept = AlertFilter(frozenset(detector or ()), severity, frozenset(label or ()))
     with _errors():
         config = _as_client(_load(config_file))
-        name = topic or Topics(config.kafka.topic_prefix).alerts
+        if topic and route:
+            raise typer.BadParameter("give --topic or --route, not both", param_hint="--route")
+        topics = Topics(config.kafka.topic_prefix)
+        name = topic or (topics.route(route) if route else topics.alerts)
 
         async def go() -> None:
             async for item in tail_alerts(config.kafka, name, since=start, follow=follow, accept=accept):
@@ -701,7 +707,7 @@ def replay(
         articles = _archive(archive, config, feed_id)
 
         async def go() -> None:
-            await ensure_topics(config.kafka)
+            await ensure_topics(config.kafka, routes=config.routes)
             with _progress() as bar:
                 task = bar.add_task("replaying", total=len(articles))
                 await send_articles(config, articles, lambda n: bar.advance(task, n))

@@ -31,6 +31,7 @@ from pydantic import (
 from detectors.registry import KINDS, DetectorSpec, EntityDef, reference_problems
 from monitor.durations import Duration
 from monitor.errors import ConfigError
+from monitor.routing import RouteConfig, route_problems
 from monitor.yamlsource import YamlDocument, format_path, load_yaml
 
 DEFAULT_CONFIG_FILE = "wirewatch.yaml"
@@ -380,12 +381,13 @@ class WorkerConfig(Section):
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
-    stages: tuple[Literal["poll", "embed", "dedup"], ...] = Field(
-        ("poll", "embed", "dedup"),
+    stages: tuple[Literal["poll", "embed", "dedup", "route"], ...] = Field(
+        ("poll", "embed", "dedup", "route"),
         min_length=1,
         description=(
-            "Pipeline stages this worker runs. Workers sharing an `app_id` must run the same "
-            "stages; to run pollers apart from the model-heavy stages, give them their own `app_id`."
+            "Pipeline stages this worker runs (`route`: alert routes and their webhooks; nothing "
+            "without `routes:`). Workers sharing an `app_id` must run the same stages; to run "
+            "pollers or webhook sinks apart from the model-heavy stages, give them their own `app_id`."
         ),
     )
 
@@ -461,6 +463,11 @@ class WirewatchConfig(Section):
         "`wirewatch detectors apply` takes) to start with, relative to this file; instead of "
         "inline `entities:` and `detectors:`.",
     )
+    routes: tuple[RouteConfig, ...] = Field(
+        (),
+        description="Further alert topics (`alerts.<name>`) by detector, label and severity, "
+        "each optionally delivered to a webhook.",
+    )
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
@@ -499,9 +506,13 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Wirew
         issues = [i if i.startswith(str(file)) else f"{file}: {i}" for i in exc.issues]
         raise ConfigError(f"{path}: detectors_file", issues) from None
     # the file's detectors become this config's, as if written inline
-    return config.model_copy(
+    merged = config.model_copy(
         update={"entities": document.entities, "detectors": document.detectors, "detectors_file": None}
     )
+    problems = route_problems(merged.routes, merged.detectors)
+    if problems:  # the routes name detectors of the file: checked now, reported at this file's lines
+        raise ConfigError(str(path), _placed(problems, load_yaml(text, str(path), env)))
+    return merged
 
 
 def parse_config(
@@ -557,13 +568,20 @@ def _validate(model: type[M], doc: YamlDocument) -> M:
     except ValidationError as exc:
         raise ConfigError(doc.source, describe_errors(exc, doc, model)) from None
     problems = reference_problems(result.detectors, result.entities)
+    if isinstance(result, WirewatchConfig) and result.detectors_file is None:
+        problems += route_problems(result.routes, result.detectors)  # else checked once the file is read
     if problems:
-        lines = []
-        for path, message in problems:
-            line, col = doc.where(path) or (1, 1)
-            lines.append(f"{doc.source}:{line}:{col}: {format_path(path)}: {message}")
-        raise ConfigError(doc.source, lines)
+        raise ConfigError(doc.source, _placed(problems, doc))
     return result
+
+
+def _placed(problems: list[tuple[tuple[str | int, ...], str]], doc: YamlDocument) -> list[str]:
+    """``file:line:col: key.path: message`` for each problem found after validation."""
+    lines = []
+    for path, message in problems:
+        line, col = doc.where(path) or (1, 1)
+        lines.append(f"{doc.source}:{line}:{col}: {format_path(path)}: {message}")
+    return lines
 
 
 def describe_errors(exc: ValidationError, doc: YamlDocument, model: type[BaseModel]) -> list[str]:

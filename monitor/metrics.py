@@ -218,6 +218,32 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.routed = Counter(
+            "wirewatch_alerts_routed_total",
+            "Alerts copied to a route topic, by route.",
+            ["route"],
+            registry=r,
+        )
+        self.sink_deliveries = Counter(
+            "wirewatch_sink_deliveries_total",
+            "Alerts a webhook sink finished with, by sink (route) and outcome: "
+            "delivered, dead_lettered, duplicate (already delivered by this worker, not sent again).",
+            ["sink", "outcome"],
+            registry=r,
+        )
+        self.sink_delivery_duration = Histogram(
+            "wirewatch_sink_delivery_duration_seconds",
+            "From an alert's first request to its outcome (retries and their waits included), by sink.",
+            ["sink"],
+            buckets=(*FETCH_BUCKETS, 120.0, 300.0, 600.0),
+            registry=r,
+        )
+        self.sink_retries = Counter(
+            "wirewatch_sink_retries_total",
+            "Webhook requests that failed and were retried, by sink.",
+            ["sink"],
+            registry=r,
+        )
 
     def forget_feed(self, feed_id: str) -> None:
         """Drop a feed's series (this worker no longer owns it, or it was removed)."""

@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError
 
 from monitor.config import KafkaConfig
 from monitor.errors import TopicError, TopicMismatch
+from monitor.routing import RouteConfig
 from streams.connection import aiokafka_options
 from streams.topics import TopicSpec, topic_specs
 
@@ -35,9 +36,11 @@ class EnsureReport:
         return f"{len(self.created)} topic(s) created, {len(self.existing)} already present"
 
 
-async def ensure_topics(kafka: KafkaConfig, specs: list[TopicSpec] | None = None) -> EnsureReport:
-    """Create missing topics; raise ``TopicMismatch`` if an existing one has other partitions."""
-    specs = topic_specs(kafka) if specs is None else specs
+async def ensure_topics(
+    kafka: KafkaConfig, specs: list[TopicSpec] | None = None, routes: tuple[RouteConfig, ...] = ()
+) -> EnsureReport:
+    """Create missing topics (the routes' too); raise ``TopicMismatch`` if one has other partitions."""
+    specs = topic_specs(kafka, routes) if specs is None else specs
     admin = AIOKafkaAdminClient(**aiokafka_options(kafka), request_timeout_ms=30000)
     try:
         await admin.start()

@@ -322,6 +322,22 @@ class DetectorsRelease(WireRecord):
     document: dict[str, Any] = Field(description="`entities` and `detectors`, as in the YAML.")
 
 
+class SinkDeadLetter(WireRecord):
+    """An alert a webhook sink gave up on (retry budget spent or a permanent error), with the error.
+
+    On ``{prefix}sinks.deadletter``, keyed by alert id: the alert is never lost;
+    an operator re-delivers it once the receiver is fixed.
+    """
+
+    sink: str = Field(description="The route whose webhook failed.")
+    url: str = Field(description="The webhook's URL, without its query string.")
+    alert: Alert
+    attempts: int
+    error: str = Field(description="The last attempt's outcome: HTTP status and body head, or the exception.")
+    first_attempt_at: AwareDatetime
+    failed_at: AwareDatetime
+
+
 class DeadLetter(WireRecord):
     """A message a stage could not process, with the original bytes and the error."""
 

@@ -59,6 +59,9 @@ class SeenIds:
             self._ids.popitem(last=False)
         return True
 
+    def __contains__(self, alert_id: object) -> bool:
+        return alert_id in self._ids
+
 
 @dataclass(frozen=True)
 class Unreadable:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitor.config import KafkaConfig
+from monitor.routing import RouteConfig
 
 MS_PER_SECOND = 1000
 
@@ -71,9 +72,14 @@ class Topics:
         """A routed alert topic (``alerts.<route>``)."""
         return f"{self.alerts}.{name}"
 
+    @property
+    def sink_deadletter(self) -> str:
+        """Alerts a webhook sink gave up on, with the error (not under ``alerts.``: no route can clash)."""
+        return f"{self.prefix}sinks.deadletter"
 
-def topic_specs(kafka: KafkaConfig) -> list[TopicSpec]:
-    """The topics Wirewatch needs, with partitions, cleanup policy and retention."""
+
+def topic_specs(kafka: KafkaConfig, routes: tuple[RouteConfig, ...] = ()) -> list[TopicSpec]:
+    """The topics Wirewatch needs (``routes``: the configured ones too), with partitions and retention."""
     names = Topics(kafka.topic_prefix)
     rf = kafka.replication_factor
     n = kafka.partitions
@@ -127,4 +133,21 @@ def topic_specs(kafka: KafkaConfig) -> list[TopicSpec]:
             "messages a stage could not process, with the error",
         ),
         TopicSpec(names.control, 1, rf, compact, "control documents (detectors), compacted"),
+        TopicSpec(
+            names.sink_deadletter,
+            n,
+            rf,
+            retention(kafka.deadletter_retention),
+            "alerts a webhook sink could not deliver within its retry budget, with the error",
+        ),
+        *(
+            TopicSpec(
+                names.route(route.name),
+                route.partitions or n,
+                rf,
+                retention(route.retention or kafka.alert_retention),
+                f"alerts of route {route.name!r}, key = alert id",
+            )
+            for route in routes
+        ),
     ]

@@ -41,7 +41,7 @@ def build_app(config: WirewatchConfig) -> Any:
 def run_worker(config: WirewatchConfig) -> None:
     """Ensure topics, then run a Faust worker until SIGINT/SIGTERM. Blocks."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
-    report = asyncio.run(ensure_topics(config.kafka))
+    report = asyncio.run(ensure_topics(config.kafka, routes=config.routes))
     log.info("topics: %s", report.summary())
     if not asyncio.run(wait_for_coordinator(config.kafka, config.worker.app_id)):
         log.warning("Kafka cannot coordinate group %s yet; the worker will retry", config.worker.app_id)

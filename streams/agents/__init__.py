@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from streams.agents import dedup, embed, poll
+from streams.agents import dedup, embed, poll, route
 from streams.app import StageContext
 
-STAGES: dict[str, ModuleType] = {"poll": poll, "embed": embed, "dedup": dedup}
+STAGES: dict[str, ModuleType] = {"poll": poll, "embed": embed, "dedup": dedup, "route": route}
 
 
 def register_all(ctx: StageContext) -> None:

@@ -52,6 +52,7 @@ MUST_HAVE_DATA = [
     "Dedup window index",
     "Workers up",
     "Detectors",
+    "Alert routes",
 ]
 PICTURED = [
     "Feed polls by outcome",
