@@ -94,6 +94,9 @@ def alert_record(firing: Firing, article: ArticleContext, version: str) -> Alert
                 "sources": list(article.story_sources),
             },
             "config_version": version,
+            # the group this alert stands for (`group_by`): with a cooldown, the first report of a
+            # group to reach the sequencer alerts for all of it
+            **({"group": finding.group} if spec.group_by == "key" else {}),
         },
         story_id=article.story_id,
         labels=spec.labels,
