@@ -3,8 +3,8 @@
 Run: ``pytest tests/benchmarks/test_embed_bench.py -m benchmark -s`` (part of ``make bench``).
 Knob: ``WIREWATCH_BENCH_EMBED_ARTICLES`` (2000).
 
-First the ceiling: ``SentenceTransformer.encode`` on the articles' texts in this
-process, in batches of ``embed.batch_size``. Then the stage: the same articles
+First the ceiling: the model alone (``Embedder.encode``, the default backend) on the
+articles' texts in this process, in batches of ``embed.batch_size``. Then the stage: the same articles
 on the raw topic of the real broker, an embed-only worker (the same batch
 size), its rate taken from the Kafka timestamps of the first and last enriched
 records (the model load before the first batch is not counted; the first
