@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
 from monitor.broker import LocalBroker, die_with_parent, free_port
 from monitor.config import WirewatchConfig
@@ -101,8 +102,20 @@ def sibling_worker(config: WirewatchConfig, name: str, **worker: Any) -> Wirewat
 def write_config(config: WirewatchConfig, path: Path) -> Path:
     """YAML a subprocess worker can load (durations and paths as text)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    data = _with_secrets(config.model_dump(mode="json"), config.model_dump())
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def _with_secrets(as_json: Any, as_python: Any) -> Any:
+    """JSON mode writes a ``SecretStr`` as stars; put the secrets back so the file means the config."""
+    if isinstance(as_python, SecretStr):
+        return as_python.get_secret_value()
+    if isinstance(as_json, dict):
+        return {k: _with_secrets(v, as_python[k]) for k, v in as_json.items()}
+    if isinstance(as_json, list):
+        return [_with_secrets(v, p) for v, p in zip(as_json, as_python, strict=True)]
+    return as_json
 
 
 class WorkerProcess:

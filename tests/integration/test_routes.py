@@ -9,6 +9,8 @@ Slack format) to a healthy one, and ``all`` has no criteria and no webhook.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -54,8 +56,10 @@ DETECTORS = [
 class Receiver:
     """A webhook receiver on loopback: fails its first ``failures`` requests (or all), keeps bodies by key."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, secret: str | None = None) -> None:
         self.failures = failures
+        self.secret = secret
+        self.forged = 0  # requests whose signature did not verify
         self.requests = 0
         self.bodies: dict[str, list[dict[str, Any]]] = defaultdict(list)  # Idempotency-Key → bodies taken
         self.lock = threading.Lock()
@@ -67,6 +71,11 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.secret is not None:  # as the README's `genuine()` does
+                    stamp = self.headers["X-Wirewatch-Timestamp"]
+                    mac = hmac.new(receiver.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
+                    if self.headers.get("X-Wirewatch-Signature") != "sha256=" + mac.hexdigest():
+                        receiver.forged += 1
                 with receiver.lock:
                     receiver.requests += 1
                     failing = receiver.failures < 0 or receiver.requests <= receiver.failures
@@ -93,7 +102,7 @@ class Receiver:
 
 @pytest.fixture
 def receivers() -> Iterator[dict[str, Receiver]]:
-    made = {"flaky": Receiver(FLAKY_FAILURES), "down": Receiver(-1), "healthy": Receiver(0)}
+    made = {"flaky": Receiver(FLAKY_FAILURES), "down": Receiver(-1), "healthy": Receiver(0, secret="s3cret")}
     yield made
     for receiver in made.values():
         receiver.close()
@@ -211,6 +220,7 @@ def test_routes_and_webhook_sinks(wirewatch_config, worker_factory, receivers, t
     healthy = receivers["healthy"]
     assert set(healthy.bodies) == expected["pows"]
     assert all(len(b) == 1 and b[0]["text"].startswith("[high]") for b in healthy.bodies.values())
+    assert healthy.forged == 0  # every request signed with the route's secret
 
     # the junk message went to the dead-letter topic, the stage kept going
     letters = [DeadLetter.decode(r.value) for r in asyncio.run(read_all(config, topics.deadletter))]
