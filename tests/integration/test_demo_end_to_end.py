@@ -74,6 +74,7 @@ def demo_config(wirewatch_config, feeds_url: str) -> WirewatchConfig:
         detectors=[
             d.model_dump(mode="json", exclude_defaults=True) | {"kind": d.kind} for d in demo.detectors
         ],
+        routes=[r.model_dump(mode="json", exclude_none=True) for r in demo.routes],
         worker={"stages": list(demo.worker.stages)},
     )
 
