@@ -32,11 +32,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from monitor.fetch import parse_retry_after
 from monitor.routing import WebhookConfig
 from streams.records import Alert
 
@@ -89,22 +89,6 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     """``sha256=<hex>``: HMAC-SHA256 of ``"<timestamp>.<body>"``; receivers reject forged or old requests."""
     mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 def backoff(attempt: int, initial: float, maximum: float, rng: Callable[[], float] = random.random) -> float:
@@ -185,4 +169,4 @@ class WebhookSender:
             return None, f"{type(exc).__name__}: {exc}", None
         text = response.text[:200].strip().replace("\n", " ")
         described = f"HTTP {response.status_code}" + (f": {text}" if text else "")
-        return response.status_code, described, retry_after(response.headers.get("Retry-After"), time.time())
+        return response.status_code, described, parse_retry_after(response.headers.get("Retry-After"))

@@ -12,8 +12,9 @@ import httpx
 import pytest
 import respx
 
+from monitor.fetch import parse_retry_after
 from monitor.routing import WebhookConfig
-from streams.webhook import WebhookSender, backoff, payload, retry_after, slack_message
+from streams.webhook import WebhookSender, backoff, payload, slack_message
 from tests.unit.test_records import make_alert
 
 URL = "https://hooks.example/wirewatch"
@@ -109,9 +110,9 @@ async def test_retry_after_seconds_is_honoured() -> None:
 def test_retry_after_as_an_http_date() -> None:
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=30), usegmt=True)
-    assert retry_after(header, now.timestamp()) == pytest.approx(30.0)
-    assert retry_after("soon", now.timestamp()) is None
-    assert retry_after(None, now.timestamp()) is None
+    assert parse_retry_after(header, now.timestamp()) == pytest.approx(30.0)
+    assert parse_retry_after("soon", now.timestamp()) is None
+    assert parse_retry_after(None, now.timestamp()) is None
 
 
 @respx.mock
