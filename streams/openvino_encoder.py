@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +109,7 @@ class OpenVinoEncoder:
             properties["INFERENCE_NUM_THREADS"] = threads
         self._compiled = core.compile_model(core.read_model(ir), "CPU", properties)
         self._inputs = [port.get_any_name() for port in self._compiled.inputs]
-        self._request = self._compiled.create_infer_request()
-        self._lock = threading.Lock()  # one infer request: the embed stage and detectors' examples share it
+        self._request = self._compiled.create_infer_request()  # one: callers serialize (Embedder's lock)
         self.dim = int(self._compiled.outputs[0].get_partial_shape()[2].get_length())
 
     def encode(self, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
@@ -128,8 +126,7 @@ class OpenVinoEncoder:
                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
             }
-            with self._lock:
-                tokens = self._request.infer({k: features[k] for k in self._inputs})[0]
+            tokens = self._request.infer({k: features[k] for k in self._inputs})[0]
             vectors[chosen] = pool(np.asarray(tokens), features["attention_mask"], self.mode)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors

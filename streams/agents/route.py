@@ -117,7 +117,6 @@ def _register_sink(
             sender = WebhookSender(
                 name, webhook, client, on_retry=lambda _: ctx.metrics.sink_retries.labels(name).inc()
             )
-            ctx.services[stage] = sender
             async for events in micro_batches(stream, webhook.concurrency * 4, 0.0):
                 alerts: dict[str, Alert] = {}  # a batch may hold an alert twice (a replay): sent once
                 for event in events:
