@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from detectors.base import Severity
-from monitor.config import load_config, parse_config
+from monitor.config import WirewatchConfig, load_config, parse_config
 from monitor.errors import ConfigError
 from streams.agents.route import matching_routes, route_filter
 from streams.topics import Topics, topic_specs
@@ -34,10 +34,14 @@ def errors_of(text: str) -> list[str]:
     return caught.value.issues
 
 
+def with_routes(routes: str) -> WirewatchConfig:
+    """The shared detectors plus ``routes`` (indented YAML), validated."""
+    return parse_config(DETECTORS + textwrap.dedent(routes), env={})
+
+
 def test_routes_parse_and_make_topics() -> None:
-    config = parse_config(
-        DETECTORS
-        + textwrap.dedent("""\
+    config = with_routes(
+        """\
         routes:
           - name: ceasefire
             labels: [ceasefire]
@@ -45,8 +49,7 @@ def test_routes_parse_and_make_topics() -> None:
           - name: critical
             min_severity: critical
             partitions: 1
-        """),
-        env={},
+        """
     )
     assert [r.name for r in config.routes] == ["ceasefire", "critical"]
     specs = {s.name: s for s in topic_specs(config.kafka, config.routes)}
@@ -115,9 +118,8 @@ def test_routes_are_checked_against_a_detectors_file(tmp_path: Path) -> None:
 
 
 def test_an_alert_goes_to_every_route_it_matches_and_no_other() -> None:
-    config = parse_config(
-        DETECTORS
-        + textwrap.dedent("""\
+    config = with_routes(
+        """\
         routes:
           - name: all
           - name: ceasefire
@@ -130,8 +132,7 @@ def test_an_alert_goes_to_every_route_it_matches_and_no_other() -> None:
           - name: ukraine-critical
             labels: [ukraine]
             min_severity: critical
-        """),
-        env={},
+        """
     )
     routes = [(r.name, route_filter(r)) for r in config.routes]
 
