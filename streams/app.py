@@ -18,6 +18,7 @@ from mode.utils.queues import FlowControlEvent
 from monitor.config import WirewatchConfig
 from monitor.metrics import Metrics
 from streams.connection import faust_broker_url, ssl_context
+from streams.faust_fixes import FlowControl, Transport
 from streams.topics import Topics
 
 if TYPE_CHECKING:
@@ -58,32 +59,15 @@ class StageContext:
         )
 
 
-class FlowControl(FlowControlEvent):
-    """Faust's flow control, except that resuming an already flowing app keeps the stream buffers.
-
-    Faust clears every agent's buffer on ``resume()`` (the buffers were filled
-    before a rebalance and will be re-fetched after the seek to committed
-    offsets). But its recovery calls ``resume()`` more than once per rebalance,
-    and a worker whose fetcher kept running from the previous generation
-    delivers fresh messages between the seek and the last call: that clear
-    dropped them while their offsets counted as read, so the partition sat
-    silent until the next rebalance (our two-worker dedup test caught it about
-    once in ten runs). A revoke still clears (Faust calls ``clear()`` itself
-    there), and so does the first resume after a suspend.
-    """
-
-    def resume(self) -> None:
-        if self.is_active():
-            return
-        super().resume()
-
-
 class WirewatchApp(faust.App):
-    """faust.App with our ``FlowControl``."""
+    """faust.App with the rebalance fixes of ``streams.faust_fixes``."""
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:
         return FlowControl(loop=self.loop)
+
+    def _new_transport(self) -> Any:
+        return Transport(self.conf.broker_consumer, self)
 
 
 def _credentials(config: WirewatchConfig) -> Any:

@@ -3,7 +3,7 @@
 Faust's recovery resumes flow more than once per rebalance; a message fetched
 after the seek to committed offsets and before the last resume used to be
 cleared from its buffer while counted as read, and the partition went silent
-(``streams.app.FlowControl``). The real-broker check is the two-worker test in
+(``streams.faust_fixes.FlowControl``). The real-broker check is the two-worker test in
 ``tests/integration/test_dedup.py``; this pins the rule itself.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 from mode.utils.queues import FlowControlQueue
 
 from monitor.config import WirewatchConfig
-from streams.app import FlowControl, create_app
+from streams.app import create_app
+from streams.faust_fixes import FlowControl
 
 
 def buffer(flow: FlowControl) -> FlowControlQueue[str]:
