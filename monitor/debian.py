@@ -118,3 +118,33 @@ class DockerCompose:
         }
         script = self.root / "usr" / "bin" / "docker-compose"
         return run([python, str(script), "-f", str(file), "config"], cwd=file.parent, env=environment)
+
+
+class KcatError(ToolError):
+    """kcat (Debian's package) could not be installed or run."""
+
+
+# kcat and the libraries a stock machine of ours lacks (libssl, libsasl2, zstd, lz4, zlib are there)
+KCAT_PACKAGES = ("kcat", "librdkafka1", "libyajl2")
+
+
+@dataclass(frozen=True)
+class Kcat:
+    """The ``kcat`` command the README gives subscribers, run as they would run it."""
+
+    cache: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        return (self.cache or wirewatch_home() / "kcat") / "current"
+
+    def resolve(self, progress: Progress = lambda _: None) -> Path:
+        return unpack(KCAT_PACKAGES, self.root, KcatError, progress)
+
+    def run(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """``kcat ARGS`` with the unpacked librdkafka on the library path."""
+        self.resolve()
+        libraries = os.pathsep.join(str(p) for p in sorted((self.root / "usr" / "lib").glob("*-linux-gnu")))
+        env = {**os.environ, "LD_LIBRARY_PATH": libraries}
+        command = [str(self.root / "usr" / "bin" / "kcat"), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=False, env=env, timeout=timeout)

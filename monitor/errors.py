@@ -16,7 +16,9 @@ is written for the person running the command: what is wrong and what to do.
     ├── TopicError             creating or checking topics failed
     │   └── TopicMismatch      an existing topic has another partition count
     ├── ToolError              a tool from Debian's packages (the tests' proof of deploy files)
-    │   └── PrometheusError    the local Prometheus server and promtool
+    │   ├── PrometheusError    the local Prometheus server and promtool
+    │   ├── ComposeError       docker-compose's own validation (``monitor.debian``)
+    │   └── KcatError          kcat, the subscriber command in the README (``monitor.debian``)
     ├── ArchiveError           an archive for replay or backtest cannot be read (names file and line)
     └── RecordDecodeError      bytes on a topic are not a valid record (goes to dead letters)
 """
@@ -72,7 +74,7 @@ class TopicMismatch(TopicError):
 
 
 class ToolError(WirewatchError):
-    """A tool from Debian's packages could not be installed or run (Prometheus, docker-compose)."""
+    """A tool from Debian's packages could not be installed or run (Prometheus, docker-compose, kcat)."""
 
 
 class PrometheusError(ToolError):

@@ -25,6 +25,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from detectors.base import Severity
+from monitor.debian import Kcat
 from monitor.prometheus import LocalPrometheus
 from streams.admin import ensure_topics
 from streams.records import Alert, DeadLetter, SinkDeadLetter
@@ -202,6 +203,14 @@ def test_routes_and_webhook_sinks(wirewatch_config, worker_factory, receivers, t
                "--since", "1h", "--no-follow", "--json")  # fmt: skip
     assert tail.returncode == 0, tail.stderr
     assert {json.loads(line)["id"] for line in tail.stdout.splitlines()} == expected["ceasefire"]
+
+    # and kcat (Debian's package), as the README runs it; -e stops at the end instead of following
+    kcat = Kcat().run("-C", "-b", config.kafka.bootstrap[0], "-t", topics.route("critical"),
+                      "-o", "beginning", "-f", "%k %s\n", "-e")  # fmt: skip
+    assert kcat.returncode == 0, kcat.stderr
+    shown = [line.split(" ", 1) for line in kcat.stdout.splitlines()]
+    assert {key for key, _ in shown} == expected["critical"]
+    assert all(json.loads(value)["id"] == key for key, value in shown)
 
     # the flaky receiver: every alert exactly once per id, though its first requests failed
     flaky = receivers["flaky"]
