@@ -125,14 +125,28 @@ def add_faust_sensor(app: Any, metrics: Metrics) -> None:
 
 
 def readiness(app: Any, preparing: Mapping[str, str] | None = None) -> tuple[bool, str]:
-    """Ready once every stage is prepared (the model loaded), recovery is done, and not rebalancing."""
+    """Ready once every stage is prepared (the model loaded), recovery is done, and not rebalancing.
+
+    While the worker restores its tables, the reason says how many changelog
+    records are left: a restore on a fresh machine takes minutes.
+    """
     if preparing:
         return False, "; ".join(f"{stage}: {reason}" for stage, reason in sorted(preparing.items()))
+    left = recovery_remaining(app)
+    to_read = f": {left:,} changelog records to read" if left else ""
     if not app.tables.recovery.completed.is_set():
-        return False, "recovering state (first assignment not done)"
+        return False, f"recovering state (first assignment not done){to_read}"
     if app.rebalancing:
-        return False, "rebalancing"
+        return False, f"rebalancing{to_read}"
     return True, "processing"
+
+
+def recovery_remaining(app: Any) -> int:
+    """Changelog records this worker still reads before it processes again (0 when not recovering)."""
+    recovery = app.tables.recovery
+    if not getattr(recovery, "in_recovery", False):
+        return 0
+    return max(int(recovery.active_remaining_total()), 0)
 
 
 def add_health_pages(app: Any, ctx: StageContext) -> None:
@@ -207,6 +221,35 @@ class ConsumerLag:
             committed = consumer._committed_offset.get(tp) or 0
             out.append((tp.topic, tp.partition, max(int(high) - int(committed), 0)))
         return out
+
+
+class RecoveryProgress:
+    """``wirewatch_recovery_remaining_records``: changelog records left before this worker processes again.
+
+    Collected at scrape time from Faust's recovery. 0 when not recovering; a
+    value above 0 that does not fall is a stalled restore (the
+    ``WirewatchRecoveryStalled`` rule), the failure ``streams.faust_fixes``
+    fixed one cause of.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def describe(self) -> list[Any]:
+        return []  # no collect() at registration: the app's tables are not built yet
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        try:
+            left = recovery_remaining(self.app)
+        except Exception:  # not started, or stopping: nothing to read
+            left = 0
+        yield GaugeMetricFamily(
+            "wirewatch_recovery_remaining_records",
+            "Changelog records this worker still reads to restore its tables (0 when not recovering).",
+            value=left,
+        )
 
 
 def add_metrics_page(app: Any, metrics: Metrics) -> None:

@@ -13,6 +13,7 @@ from streams.admin import ensure_topics, wait_for_coordinator
 from streams.agents import register_all
 from streams.app import (
     ConsumerLag,
+    RecoveryProgress,
     StageContext,
     add_faust_sensor,
     add_health_pages,
@@ -32,7 +33,8 @@ def build_app(config: WirewatchConfig) -> Any:
     ctx = StageContext(app=app, config=config, topics=Topics(config.kafka.topic_prefix))
     register_all(ctx)
     add_faust_sensor(app, ctx.metrics)
-    ctx.metrics.registry.register(ConsumerLag(app))  # a custom collector
+    ctx.metrics.registry.register(ConsumerLag(app))  # custom collectors, read at scrape time
+    ctx.metrics.registry.register(RecoveryProgress(app))
     add_metrics_page(app, ctx.metrics)
     add_health_pages(app, ctx)
     return app

@@ -53,6 +53,7 @@ MUST_HAVE_DATA = [
     "Workers up",
     "Detectors",
     "Alert routes",
+    "State recovery",
 ]
 PICTURED = [
     "Feed polls by outcome",

@@ -22,7 +22,8 @@ METRIC = re.compile(r"\b(wirewatch_[a-z0-9_]+)")
 
 
 def exported_names() -> set[str]:
-    names = {"wirewatch_consumer_lag"}  # streams.app.ConsumerLag, collected from the live consumer
+    # streams.app's collectors, read from the live app at scrape time
+    names = {"wirewatch_consumer_lag", "wirewatch_recovery_remaining_records"}
     for family in Metrics().registry.collect():
         base = family.name
         names |= {base, f"{base}_total", f"{base}_bucket", f"{base}_count", f"{base}_sum"}
