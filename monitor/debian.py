@@ -57,9 +57,12 @@ def unpack(packages: tuple[str, ...], root: Path, error: type[ToolError], progre
 
 
 def run(
-    cmd: list[str], cwd: str | Path | None = None, env: dict[str, str] | None = None
+    cmd: list[str],
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd, env=env)
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd, env=env, timeout=timeout)
 
 
 def tail(result: subprocess.CompletedProcess[str], lines: int = 15) -> str:
@@ -147,4 +150,4 @@ class Kcat:
         libraries = os.pathsep.join(str(p) for p in sorted((self.root / "usr" / "lib").glob("*-linux-gnu")))
         env = {**os.environ, "LD_LIBRARY_PATH": libraries}
         command = [str(self.root / "usr" / "bin" / "kcat"), *args]
-        return subprocess.run(command, capture_output=True, text=True, check=False, env=env, timeout=timeout)
+        return run(command, env=env, timeout=timeout)

@@ -25,12 +25,6 @@ import numpy as np
 from monitor.config import EmbedConfig
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("backend")
@@ -39,7 +33,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
 
-    from streams.embedder import Embedder  # after parsing: --help needs no model
+    from streams.embedder import Embedder, resident_bytes  # after parsing: --help needs no model
 
     texts: list[str] = json.loads(args.texts.read_text())
     embedder = Embedder(EmbedConfig(batch_size=args.batch, backend=args.backend))
@@ -49,7 +43,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     np.save(args.vectors, np.concatenate([warm, rest]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"per_s": (len(texts) - args.batch) / elapsed, "rss_mb": rss_mb(), "peak_rss_mb": peak}))
+    rss_mb = (resident_bytes() or 0) / 2**20
+    print(json.dumps({"per_s": (len(texts) - args.batch) / elapsed, "rss_mb": rss_mb, "peak_rss_mb": peak}))
 
 
 if __name__ == "__main__":
