@@ -10,8 +10,12 @@ from streams.records import DeadLetter
 log = logging.getLogger(__name__)
 
 
-async def dead_letter(sink: Any, stage: str, message: Any, error: BaseException) -> None:
-    """Publish the original bytes with the error; ``message`` is a Faust/aiokafka message."""
+async def dead_letter(sink: Any, stage: str, message: Any, error: BaseException, counter: Any) -> None:
+    """Publish the original bytes with the error, and count it by stage in ``counter``.
+
+    ``message`` is a Faust/aiokafka message; ``counter`` is
+    ``wirewatch_deadletter_messages_total`` (``Metrics.deadletters``).
+    """
     record = DeadLetter.of(
         stage=stage,
         topic=message.topic,
@@ -29,5 +33,6 @@ async def dead_letter(sink: Any, stage: str, message: Any, error: BaseException)
         message.offset,
         error,
     )
+    counter.labels(stage).inc()
     delivered = await sink.send(key=message.key, value=record.encode())
     await delivered  # at-least-once: the original offset is acked only after this

@@ -251,8 +251,7 @@ def register(ctx: StageContext) -> None:
             try:
                 items.append((EnrichedArticle.decode(event.message.value), event.message))
             except RecordDecodeError as exc:
-                await dead_letter(deadletters, STAGE, event.message, exc)
-                metrics.deadletters.labels(STAGE).inc()
+                await dead_letter(deadletters, STAGE, event.message, exc, metrics.deadletters)
         if not items:
             return
         started = time.perf_counter()
@@ -267,8 +266,7 @@ def register(ctx: StageContext) -> None:
                     out = sequencer.process(enriched, message.offset)
                 except Exception as exc:  # a bug or a hostile record: dead-letter it, keep going
                     log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)
-                    await dead_letter(deadletters, STAGE, message, exc)
-                    metrics.deadletters.labels(STAGE).inc()
+                    await dead_letter(deadletters, STAGE, message, exc, metrics.deadletters)
                     continue
                 count(out)
                 await sink.send(key=out.article.id.encode(), value=out.encode())

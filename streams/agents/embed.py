@@ -76,8 +76,7 @@ def register(ctx: StageContext) -> None:
                 try:
                     articles.append(Article.decode(event.message.value))
                 except RecordDecodeError as exc:
-                    await dead_letter(deadletters, STAGE, event.message, exc)
-                    ctx.metrics.deadletters.labels(STAGE).inc()
+                    await dead_letter(deadletters, STAGE, event.message, exc, ctx.metrics.deadletters)
             if not articles:
                 continue
             started = time.perf_counter()

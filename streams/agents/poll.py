@@ -429,8 +429,7 @@ def register(ctx: StageContext) -> None:
                 if spec is not None and spec.id.encode() != key:
                     raise RecordDecodeError(f"FeedSpec id {spec.id!r} does not match its key {key!r}")
             except RecordDecodeError as exc:
-                await dead_letter(deadletters, "registry", message, exc)
-                ctx.metrics.deadletters.labels("registry").inc()
+                await dead_letter(deadletters, "registry", message, exc, ctx.metrics.deadletters)
                 continue
             if spec is None:
                 table.pop(key, None)
@@ -447,8 +446,7 @@ def register(ctx: StageContext) -> None:
             try:
                 state = FeedState.decode(message.value)
             except RecordDecodeError as exc:
-                await dead_letter(deadletters, "poll_state", message, exc)
-                ctx.metrics.deadletters.labels("poll_state").inc()
+                await dead_letter(deadletters, "poll_state", message, exc, ctx.metrics.deadletters)
                 state = None
             entry = _decode_entry(message.key, table.get(message.key)) if state is not None else None
             # no entry: the feed was removed meanwhile; another URL: a poll of the old URL

@@ -69,8 +69,7 @@ def register(ctx: StageContext) -> None:
                 try:
                     alert = Alert.decode(message.value)
                 except RecordDecodeError as exc:
-                    await dead_letter(deadletters, STAGE, message, exc)
-                    ctx.metrics.deadletters.labels(STAGE).inc()
+                    await dead_letter(deadletters, STAGE, message, exc, ctx.metrics.deadletters)
                     continue
                 for name in matching_routes(alert, filters):
                     pending.append(await targets[name].send(key=alert.id.encode(), value=message.value))
@@ -123,8 +122,7 @@ def _register_sink(
                     try:
                         alert = Alert.decode(event.message.value)
                     except RecordDecodeError as exc:
-                        await dead_letter(deadletters, stage, event.message, exc)
-                        ctx.metrics.deadletters.labels(stage).inc()
+                        await dead_letter(deadletters, stage, event.message, exc, ctx.metrics.deadletters)
                         continue
                     if alert.id in delivered or alert.id in alerts:
                         ctx.metrics.sink_deliveries.labels(name, "duplicate").inc()
