@@ -189,6 +189,17 @@ class EmbedConfig(Section):
             "is: any model, and `device` for GPUs)."
         ),
     )
+    precision: Literal["f32", "bf16"] = Field(
+        "f32",
+        description=(
+            "Arithmetic of `backend: openvino`. `f32` (default): the same vectors on every x86-64 CPU "
+            "(measured within 3e-7 of torch's under AVX-512, AVX2 and AVX), so the shipped thresholds "
+            "decide the same everywhere. `bf16`: what OpenVINO would pick by itself on CPUs with "
+            "AVX512_BF16 or AMX; it moves vectors 5,000x more (up to 1.5e-3 a coordinate) and changes "
+            "some dedup decisions; on a CPU with AVX512_BF16 but no AMX it was also slower (169 vs "
+            "259 texts/s). torch always runs in f32."
+        ),
+    )
     trim_memory: bool = Field(
         True,
         description=(

@@ -91,7 +91,9 @@ def pool(tokens: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str
 class OpenVinoEncoder:
     """Texts → L2-normalized vectors with the OpenVINO IR of a model's transformer; torch never imported."""
 
-    def __init__(self, source: Path, ir: Path, max_tokens: int, threads: int | None = None) -> None:
+    def __init__(
+        self, source: Path, ir: Path, max_tokens: int, threads: int | None = None, precision: str = "f32"
+    ) -> None:
         check_load_order()
         import openvino as ov  # only workers configured for it pay for it
         from tokenizers import Tokenizer
@@ -104,13 +106,16 @@ class OpenVinoEncoder:
         # padded to the batch's longest text, as sentence-transformers does
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token), pad_token=pad_token)
         core = ov.Core()
-        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        # pinned: left to itself OpenVINO computes in bf16 on CPUs with AVX512_BF16/AMX, and the
+        # same text gets another vector there (see EmbedConfig.precision)
+        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             properties["INFERENCE_NUM_THREADS"] = threads
         self._compiled = core.compile_model(core.read_model(ir), "CPU", properties)
         self._inputs = [port.get_any_name() for port in self._compiled.inputs]
         self._request = self._compiled.create_infer_request()  # one: callers serialize (Embedder's lock)
         self.dim = int(self._compiled.outputs[0].get_partial_shape()[2].get_length())
+        self.precision = self._compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # what it runs
 
     def encode(self, texts: list[str], batch_size: int) -> npt.NDArray[np.float32]:
         # longest first, as sentence-transformers does: a batch pads to its longest text, so
