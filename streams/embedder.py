@@ -25,6 +25,7 @@ import numpy.typing as npt
 from monitor.broker import wirewatch_home
 from monitor.config import DEFAULT_MODEL, EmbedConfig
 from monitor.errors import WirewatchError
+from monitor.machine import isa_label
 
 if TYPE_CHECKING:
     from streams.openvino_encoder import OpenVinoEncoder
@@ -98,6 +99,24 @@ def openvino_ir(source: Path) -> Path:
         if result.returncode != 0 or not target.exists():
             raise WirewatchError(f"converting {source} to OpenVINO failed:\n{result.stderr[-2000:]}")
     return target
+
+
+def vectors_key(config: EmbedConfig) -> str:
+    """What a text's vector depends on besides the text: model, engine and its version, arithmetic, ISA.
+
+    Two processes whose keys are equal compute the same vectors to the last
+    bits; a key is what a cache of vectors is stored under and what a
+    worker's start-up log names.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    engine = config.backend
+    try:
+        engine_version = version(engine)
+    except PackageNotFoundError:
+        engine_version = "?"
+    precision = config.precision if config.backend == "openvino" else "f32"
+    return f"{config.model}|{engine}=={engine_version}|{precision}|{isa_label()}"
 
 
 @functools.cache
@@ -177,7 +196,10 @@ class Embedder:
             from streams.openvino_encoder import OpenVinoEncoder, check_load_order
 
             check_load_order()  # before openvino_ir imports it
-            self._openvino = OpenVinoEncoder(source, openvino_ir(source), config.max_tokens, config.threads)
+            self._openvino = OpenVinoEncoder(
+                source, openvino_ir(source), config.max_tokens, config.threads, config.precision
+            )
+            log.info("embedding with %s (OpenVINO runs %s)", vectors_key(config), self._openvino.precision)
             return
         from sentence_transformers import SentenceTransformer
 
@@ -187,6 +209,7 @@ class Embedder:
             torch.set_num_threads(config.threads)  # process-wide: tokenization, pooling, the model
         self._model = SentenceTransformer(str(source), device=config.device, local_files_only=True)
         self._model.max_seq_length = config.max_tokens
+        log.info("embedding with %s", vectors_key(config))
 
     @property
     def dim(self) -> int:

@@ -1,9 +1,11 @@
 """Vectors of test and benchmark corpora, computed once per machine and kept on disk.
 
 Encoding the real corpora (tens of thousands of texts) takes minutes on the CI
-machine; the vectors only change when the texts or the model do, so they are
-cached under ``$WIREWATCH_HOME/embeddings`` keyed by a hash of them and the default backend. They are
-computed here with the bundled model, never downloaded.
+machine; the vectors only change when the texts or what computes them do, so
+they are cached under ``$WIREWATCH_HOME/embeddings`` keyed by a hash of the
+texts and of ``streams.embedder.vectors_key`` (model, engine and version,
+precision, instruction set and caps). They are computed here with the bundled
+model, never downloaded.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.config import DEFAULT_MODEL, EmbedConfig
+from streams.embedder import vectors_key
 
 CACHE = Path(os.environ.get("WIREWATCH_HOME", Path.home() / ".cache" / "wirewatch")) / "embeddings"
 
@@ -26,13 +29,16 @@ def cached_vectors(
     texts: list[str], model: str = DEFAULT_MODEL, label: str = "texts"
 ) -> npt.NDArray[np.float32]:
     """L2-normalized vectors of ``texts`` (in order), from the cache or encoded now with progress."""
-    backend = EmbedConfig().backend  # the backends' vectors differ in the last digits
-    digest = hashlib.sha256(("\x1e".join([model, backend, *texts])).encode("utf-8")).hexdigest()[:20]
+    # engines, arithmetic and instruction sets each change the last bits: a cache filled on one
+    # machine (or under `make test-isa`'s caps) never stands in for another's vectors
+    key = vectors_key(EmbedConfig(model=model))
+    digest = hashlib.sha256(("\x1e".join([key, *texts])).encode("utf-8")).hexdigest()[:20]
     path = CACHE / f"{label}-{digest}.npy"
     if path.exists():
         return np.load(path)
     from streams.embedder import Embedder
 
+    print(f"  vectors of {label}: none cached for {key}", file=sys.stderr)
     unique = list(dict.fromkeys(texts))
     embedder = Embedder(EmbedConfig(model=model, batch_size=64))
     chunks: list[npt.NDArray[np.float32]] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,12 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    import os
+    """The CPU (model, vector ISA, caps in force) and what the default embedder computes with."""
+    from monitor.config import EmbedConfig
+    from monitor.machine import describe
+    from streams.embedder import vectors_key
 
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
+    return {**describe(), "embedder": vectors_key(EmbedConfig())}
 
 
 @pytest.fixture

@@ -368,8 +368,9 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
     lines = [
         "# End-to-end benchmark",
         "",
-        f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}; "
+        f"Machine: {m['cores']} cores ({m['cpu']}; {', '.join(m['vector_isa'])}), Python {m['python']}; "
         "broker, feed server and worker together.",
+        f"Embedder: `{m['embedder']}`.",
         f"Embed threads: {figures['embed_threads']}; shipped detectors; `make bench-pipeline`.",
         "",
         "| figure | value | target |",
