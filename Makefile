@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint unit integration bench bench-pipeline clean-state
+.PHONY: install demo test quality-lower-isa test-isa lint unit integration bench bench-pipeline clean-state
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the Python environment into $(VENV) (once per machine; torch is large)"
@@ -38,10 +38,27 @@ lint: install
 	$(VENV)/bin/ruff check monitor streams detectors tests
 	$(VENV)/bin/mypy
 
+QUALITY := .wirewatch/quality
+LOWER_ISA = $(shell $(PY) -m monitor.machine --lower-isa-env)
+
 test: lint
 	@# the tests prove the shipped rules and dashboard on a real Prometheus (the demo does not need it)
 	@$(VENV)/bin/wirewatch prometheus install
-	$(PY) -m pytest -m "not benchmark" --durations=25 $(PYTEST_ARGS)
+	WIREWATCH_QUALITY_FIGURES=$(QUALITY)/native.json $(PY) -m pytest -m "not benchmark" --durations=25 $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory quality-lower-isa
+
+# The quality tests again with the engines capped one instruction set below this CPU's best
+# (monitor.machine.lower_isa_env), so a figure that holds only on one CPU fails here, then
+# each figure of the two runs side by side.
+quality-lower-isa: install
+	@echo "==> the quality tests under $(LOWER_ISA)"
+	env $(LOWER_ISA) WIREWATCH_QUALITY_FIGURES=$(QUALITY)/lower-isa.json $(PY) -m pytest -m quality $(PYTEST_ARGS)
+	@test ! -f $(QUALITY)/native.json || $(PY) -m tests.quality_spread $(QUALITY)/native.json $(QUALITY)/lower-isa.json
+
+# The whole test suite as a CPU one instruction set below this one would run it.
+test-isa: lint
+	@$(VENV)/bin/wirewatch prometheus install
+	env $(LOWER_ISA) $(PY) -m pytest -m "not benchmark" --durations=25 $(PYTEST_ARGS)
 
 unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

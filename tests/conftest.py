@@ -29,6 +29,12 @@ pytest_plugins = ["tests.kafka_fixtures", "tests.feed_server"]
 prepare_backend(EmbedConfig(backend="openvino"))
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.quality import write_figures
+
+    write_figures()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):

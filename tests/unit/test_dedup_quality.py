@@ -32,8 +32,9 @@ from streams.dedup.sequencer import Sequencer, SequencerState
 from streams.records import Article, EnrichedArticle, FeedState, SequencedArticle
 from tests.embedding_cache import cached_vectors
 from tests.feed_server import SHARED
+from tests.quality import figure
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.quality]
 
 # measured with the shipped settings (README, "Dedup and stories"), less a small margin
 NEAR_RATE_BBC_MAX = 0.008  # measured 33 of 5,502 links (0.60%)
@@ -159,6 +160,8 @@ def test_bbc_polls_edited_titles_are_updates_and_distinct_links_rarely_merge() -
         f"\nBBC polls: {links} links, {edits} edits, {near} links near-duplicate of another link, "
         f"{stories} stories, largest {sizes.most_common(1)[0][1]}"
     )
+    figure("dedup.bbc_polls.near_rate", near / links)
+    figure("dedup.bbc_polls.stories_per_link", stories / links)
     assert near / links <= NEAR_RATE_BBC_MAX, near
     assert stories / links >= STORIES_PER_LINK_BBC_MIN, "stories must not swallow unrelated news"
 
@@ -205,6 +208,9 @@ def test_ruwa_stories_group_one_event_across_sites() -> None:
         f"({in_groups} articles), event purity {purity:.3f}, cross-site {cross_site:.3f}, "
         f"largest {largest}, decisions {dict(kinds)}"
     )
+    figure("dedup.ruwa.purity", purity)
+    figure("dedup.ruwa.cross_site", cross_site)
+    figure("dedup.ruwa.grouped", in_groups / len(articles))
     assert purity >= RUWA_PURITY_MIN
     assert cross_site >= RUWA_CROSS_SITE_MIN
     assert in_groups / len(articles) >= RUWA_GROUPED_MIN
@@ -234,6 +240,7 @@ def test_batches_decide_as_one_by_one(backend: str) -> None:
         for a, b in zip(one, batched, strict=True)
     ]
     agreement = sum(a == b for a, b in pairs) / len(pairs)
+    figure(f"dedup.ruwa_4000.batch_agreement_{backend}", agreement)
     print(f"\n{backend}: batched decisions agree with one-by-one on {agreement:.4f}")
     if backend == "exact":
         assert agreement == 1.0, next((a, b) for a, b in pairs if a != b)

@@ -12,6 +12,7 @@ import pytest
 
 from monitor.config import EmbedConfig
 from streams.embedder import Embedder
+from tests.quality import figure
 
 pytestmark = pytest.mark.slow
 
@@ -25,14 +26,30 @@ TEXTS = [
 ]
 
 
+# Measured on MRPC's 8,152 sentences (issue 18): in f32, torch and OpenVINO, each under AVX-512,
+# AVX2 and AVX caps, agree to cosine >= 0.9999998 (1 - cos <= 2e-7); OpenVINO's own bf16 choice
+# on an AVX512_BF16 CPU gave cosine 0.99997 (1 - cos 3.4e-5). The bound is 50x the f32 spread and
+# 3x below bf16's: it holds on any x86-64 CPU and fails if the worker's arithmetic is not f32.
+DISTANCE_MAX = 1e-5
+
+
+@pytest.mark.quality
 def test_openvino_vectors_match_torch() -> None:
-    torch_vectors = Embedder(EmbedConfig(batch_size=4)).encode(TEXTS)
+    torch_vectors = Embedder(EmbedConfig(batch_size=4, backend="torch")).encode(TEXTS)
     openvino_vectors = Embedder(EmbedConfig(batch_size=4, backend="openvino")).encode(TEXTS)
     assert openvino_vectors.shape == torch_vectors.shape == (len(TEXTS), 384)
     assert openvino_vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(openvino_vectors, axis=1), 1.0, atol=1e-5)
-    cosines = (torch_vectors * openvino_vectors).sum(axis=1)
-    assert cosines.min() >= 0.999, cosines
+    distance = float(1 - (torch_vectors * openvino_vectors).sum(axis=1).min())
+    figure("embedder.openvino_vs_torch.max_cosine_distance", distance)
+    assert distance <= DISTANCE_MAX, distance
+
+
+def test_openvino_runs_f32_whatever_the_cpu_offers() -> None:
+    """Left to itself OpenVINO picks bf16 where the CPU has AVX512_BF16 or AMX: the worker pins f32."""
+    embedder = Embedder(EmbedConfig(backend="openvino"))
+    assert embedder._openvino is not None
+    assert embedder._openvino.precision == "f32"
 
 
 def test_openvino_works_in_a_process_that_runs_the_dedup_index() -> None:

@@ -15,13 +15,14 @@ import numpy.typing as npt
 import pytest
 
 from monitor.config import EmbedConfig
-from streams.dedup.decision import DEFAULT_MODEL, fit_logistic
-from streams.dedup.facts import extract_facts, pair_features
+from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel, fit_logistic
+from streams.dedup.facts import FEATURES, extract_facts, pair_features
 from tests.feed_server import SHARED
+from tests.quality import figure
 
 MRPC = SHARED / "corpus" / "mrpc-train.tsv"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.quality]
 
 
 def read_mrpc(path: Path) -> tuple[list[tuple[str, str]], npt.NDArray[np.int64]]:
@@ -71,12 +72,33 @@ def mrpc() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArra
     return cosines, features, labels
 
 
+# Spread of the refit across machines, measured on MRPC's even rows (issue 18): in f32, torch and
+# OpenVINO under AVX-512, AVX2 and AVX caps give the same weights to 4 decimals (|dw| < 5e-5);
+# OpenVINO's own bf16 choice on an AVX512_BF16 CPU moved them by 1.6e-3 here and 2.4e-3 on another
+# Xeon -- so the worker pins f32, and the bound sits well above the f32 spread, below a real refit.
+WEIGHTS_ATOL = 2e-3
+# what the weights are for: the shipped decisions on the held-out rows are the refit's (measured:
+# the same precision and recall to 4 decimals in f32; bf16 changed 1 decision of 2,038)
+DECISION_MARGIN = 0.005
+
+
 def test_shipped_weights_are_the_fit_on_the_even_rows(mrpc) -> None:  # type: ignore[no-untyped-def]
     _, features, labels = mrpc
     fit = np.arange(len(labels)) % 2 == 0
     weights, bias = fit_logistic(features[fit], labels[fit])
-    assert np.allclose(weights, DEFAULT_MODEL.weights, atol=2e-3), weights.round(4).tolist()
-    assert bias == pytest.approx(DEFAULT_MODEL.bias, abs=2e-3)
+    for name, value in zip(FEATURES, weights, strict=True):
+        figure(f"near_duplicate.refit_weight.{name}", value)
+    figure("near_duplicate.refit_bias", bias)
+    assert np.allclose(weights, DEFAULT_MODEL.weights, atol=WEIGHTS_ATOL), weights.round(4).tolist()
+    assert bias == pytest.approx(DEFAULT_MODEL.bias, abs=WEIGHTS_ATOL)
+
+    refit = NearDuplicateModel(tuple(weights), bias, DEFAULT_MODEL.threshold)
+    held = ~fit
+    shipped_prf = prf(DEFAULT_MODEL.decide(features[held]), labels[held])
+    refit_prf = prf(refit.decide(features[held]), labels[held])
+    figure("near_duplicate.refit_held_precision", refit_prf[1])
+    figure("near_duplicate.refit_held_recall", refit_prf[2])
+    assert np.allclose(shipped_prf, refit_prf, atol=DECISION_MARGIN), (shipped_prf, refit_prf)
 
 
 def test_fact_agreement_beats_cosine_alone_on_held_out_pairs(mrpc) -> None:  # type: ignore[no-untyped-def]
@@ -89,21 +111,26 @@ def test_fact_agreement_beats_cosine_alone_on_held_out_pairs(mrpc) -> None:  # t
 
     # at each method's F1-optimal threshold (chosen on the fit rows)
     best = best_f1_threshold(p_fit, labels[fit], probability_grid)
-    model_f1 = prf(p_held >= best, labels[held])[0]
+    model_f1 = figure("near_duplicate.model_f1", prf(p_held >= best, labels[held])[0])
     cosine_best = best_f1_threshold(cosines[fit], labels[fit], cosine_grid)
-    cosine_f1 = prf(cosines[held] >= cosine_best, labels[held])[0]
+    cosine_f1 = figure("near_duplicate.cosine_f1", prf(cosines[held] >= cosine_best, labels[held])[0])
     assert model_f1 >= 0.83, model_f1  # measured 0.837
     assert model_f1 > cosine_f1, (model_f1, cosine_f1)  # cosine alone: 0.831
     with_rule = prf(DEFAULT_MODEL.decide(features[held], threshold=best), labels[held])[0]
+    figure("near_duplicate.model_f1_with_rule", with_rule)
     assert with_rule >= 0.815, with_rule  # measured 0.822: the number-conflict rule is stricter than MRPC
 
     # at the shipped, precision-oriented threshold, rule included: the precision cosine alone
     # has at its own precision-0.85 threshold, and far more recall
     _, precision, recall = prf(DEFAULT_MODEL.decide(features[held]), labels[held])
+    figure("near_duplicate.shipped_precision", precision)
+    figure("near_duplicate.shipped_recall", recall)
     assert precision >= 0.83, precision  # measured 0.851
     assert recall >= 0.68, recall  # measured 0.696
     cosine_t = threshold_for_precision(cosines[fit], labels[fit], 0.85, cosine_grid)
     _, cosine_precision, cosine_recall = prf(cosines[held] >= cosine_t, labels[held])
+    figure("near_duplicate.cosine_precision_at_085", cosine_precision)
+    figure("near_duplicate.cosine_recall_at_085", cosine_recall)
     assert cosine_precision <= precision + 0.02
     assert recall - cosine_recall >= 0.15, (recall, cosine_recall)  # cosine alone: 0.508
 

@@ -17,8 +17,9 @@ from detectors.semantic import SemanticSpec
 from detectors.state import MemoryStore
 from monitor.config import EmbedConfig
 from streams.embedder import Embedder
+from tests.quality import figure
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.quality]
 
 
 def test_semantic_detector_on_real_vectors() -> None:
@@ -43,6 +44,8 @@ def test_semantic_detector_on_real_vectors() -> None:
         finding = detector.evaluate(ArticleContext(id=key, title=text, vector=vector), MemoryStore(), {})  # type: ignore[arg-type]
         if finding is not None:
             fired[key] = finding.evidence
+    for key, evidence in fired.items():
+        figure(f"semantic.similarity.{key}", evidence["similarity"])
     assert set(fired) == {"swap", "return", "abuse"}  # "abuse": the limit described above
     assert fired["swap"]["similarity"] > 0.7
     assert fired["swap"]["example"] in spec.examples
