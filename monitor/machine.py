@@ -3,8 +3,9 @@
 The same model gives the same text slightly different vectors under different
 instruction sets and arithmetic (OpenVINO picks bf16 by itself where the CPU
 has AVX512_BF16 or AMX). So a cache of vectors is keyed by these facts, a
-benchmark result names them, and ``make test-isa`` reruns the quality tests
-under a lower instruction set than the machine's best (``lower_isa_env``).
+benchmark result names them, and ``make quality-lower-isa`` (part of ``make
+test``) reruns the quality tests under a lower instruction set than the
+machine's best (``lower_isa_env``); ``make test-isa`` runs the whole suite so.
 
 The caps are the engines' own switches, read once at library load:
 ``ONEDNN_MAX_CPU_ISA`` (oneDNN, inside both OpenVINO and torch),
