@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from monitor.config import EmbedConfig
+from monitor.machine import vector_isa
 from streams.admin import ensure_topics
 from streams.records import Article, EnrichedArticle
 from streams.topics import Topics
@@ -102,7 +103,18 @@ def test_embed_stage_against_raw_encode(wirewatch_config, worker_factory, record
     assert ratio >= 0.85, f"the embed stage reaches {ratio:.0%} of the raw encode rate (target 85%)"
 
 
-OPENVINO_SPEEDUP_MIN = 1.5  # 2.2-2.4x torch's rate on a 2-core AMD EPYC (AVX2), each in its own process
+def openvino_speedup_min() -> float:
+    """The least speedup of openvino over torch this CPU should show, each backend in its own process, f32.
+
+    Without AVX-512, torch's CPU kernels lag: 2.2-2.4x measured on a 2-core AMD EPYC
+    (AVX2), so 1.5 catches a regression such as torch's threads competing again
+    (1.03-1.15x). With AVX-512 torch's oneDNN kernels use it too: 0.92-1.12x on a
+    2-core Intel Xeon in two runs, and openvino's gain there is memory, not speed;
+    0.8 still catches an openvino path gone wrong.
+    """
+    return 0.8 if "avx512f" in vector_isa() else 1.5
+
+
 OPENVINO_PEAK_RSS_MAX = 0.5  # of torch's peak (440 vs 1,404 MB measured)
 OPENVINO_COSINE_MIN = 0.999
 OPENVINO_DECISION_AGREEMENT_MIN = 0.99
@@ -163,7 +175,7 @@ def test_openvino_backend_against_torch(record_result, tmp_path: Path) -> None: 
         cosine_mean=round(float(cosines.mean()), 6),
         ruwa_decision_agreement=round(agreement, 4),
     )
-    assert speedup >= OPENVINO_SPEEDUP_MIN
+    assert speedup >= openvino_speedup_min(), f"openvino at {speedup:.2f}x torch's rate"
     assert peak_ratio <= OPENVINO_PEAK_RSS_MAX
     assert min(cosines.min(), ruwa_cosines.min()) >= OPENVINO_COSINE_MIN
     assert agreement >= OPENVINO_DECISION_AGREEMENT_MIN
