@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import PollingConfig
-from monitor.fetch import OK, Fetcher, FetchResult, make_client
+from monitor.fetch import Fetcher, FetchResult, make_client
 from monitor.normalize import FeedContext
+from monitor.outcomes import Outcome
 from monitor.parsing import ParseResult, parse_feed
 from monitor.polling import diff_entries
 from streams.records import Article, FeedState
@@ -80,7 +81,7 @@ async def check_url(url: str, settings: PollingConfig, feed_id: str = CHECK_FEED
     """Fetch ``url`` as a poller would (limits, timeouts, redirects), then ``check_body``."""
     async with make_client(settings) as client:
         fetched = await Fetcher(client, settings).fetch(url)
-    if fetched.outcome != OK:
+    if fetched.outcome != Outcome.OK:
         return FeedCheck(source=url, fetch=fetched, problem=fetched.error or fetched.outcome)
     report = check_body(fetched.body, fetched.headers, url, settings, feed_id)
     report.fetch = fetched

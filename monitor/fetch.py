@@ -8,7 +8,7 @@ that trickles one byte a second is cut off), bounded redirects, and a size
 cap enforced on the *decompressed* bytes while streaming — we decode gzip and
 deflate ourselves in bounded steps, so a gzip bomb never expands in memory.
 
-Every outcome is a ``FetchResult`` with an ``outcome`` word used for metrics;
+Every outcome is a ``FetchResult`` with an ``outcome`` (``monitor.outcomes``) used for metrics;
 nothing here raises for a bad server.
 """
 
@@ -27,25 +27,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor.config import PollingConfig
+from monitor.outcomes import Outcome
 
 DECODE_STEP = 64 * 1024
-
-# outcome words (metric label values): a closed set
-OK, NOT_MODIFIED, HTTP_ERROR, TIMEOUT, TOO_LARGE = "ok", "not_modified", "http_error", "timeout", "too_large"
-CONNECT_ERROR, DNS_ERROR, REDIRECTS, PROTOCOL_ERROR = (
-    "connect_error",
-    "dns_error",
-    "too_many_redirects",
-    "protocol_error",
-)
-BAD_ENCODING = "bad_content_encoding"
 
 
 @dataclass
 class FetchResult:
-    """One request's result: ``outcome`` is a fixed word, ``error`` a sentence for logs."""
+    """One request's result: ``outcome`` is a word of a closed set, ``error`` a sentence for logs."""
 
-    outcome: str
+    outcome: Outcome
     url: str
     status: int | None = None
     body: bytes = b""
@@ -222,7 +213,9 @@ class Fetcher:
                         result = await self._get(url, headers)
                 except TimeoutError:
                     result = FetchResult(
-                        TIMEOUT, url, error=f"no complete response within {self.settings.total_timeout:g}s"
+                        Outcome.TIMEOUT,
+                        url,
+                        error=f"no complete response within {self.settings.total_timeout:g}s",
                     )
         finally:
             self.hosts.release(host)
@@ -238,10 +231,10 @@ class Fetcher:
                 status = response.status_code
                 retry_after = parse_retry_after(info.get("retry-after"))
                 if status == 304:
-                    return FetchResult(NOT_MODIFIED, final_url, status, headers=info)
+                    return FetchResult(Outcome.NOT_MODIFIED, final_url, status, headers=info)
                 if status >= 400:
                     return FetchResult(
-                        HTTP_ERROR,
+                        Outcome.HTTP_ERROR,
                         final_url,
                         status,
                         headers=info,
@@ -251,7 +244,7 @@ class Fetcher:
                 declared = info.get("content-length", "")
                 if declared.isdigit() and int(declared) > cap and "content-encoding" not in info:
                     return FetchResult(
-                        TOO_LARGE,
+                        Outcome.TOO_LARGE,
                         final_url,
                         status,
                         headers=info,
@@ -261,15 +254,17 @@ class Fetcher:
                 async for chunk in response.aiter_raw():
                     decoder.feed(chunk)
                 body = decoder.result()
-                return FetchResult(OK, final_url, status, body=body, headers=info)
+                return FetchResult(Outcome.OK, final_url, status, body=body, headers=info)
         except TooLarge as exc:
-            return FetchResult(TOO_LARGE, url, error=str(exc))
+            return FetchResult(Outcome.TOO_LARGE, url, error=str(exc))
         except UnsupportedEncoding as exc:
-            return FetchResult(BAD_ENCODING, url, error=str(exc))
+            return FetchResult(Outcome.BAD_ENCODING, url, error=str(exc))
         except httpx.TooManyRedirects:
-            return FetchResult(REDIRECTS, url, error=f"more than {self.settings.max_redirects} redirects")
+            return FetchResult(
+                Outcome.REDIRECTS, url, error=f"more than {self.settings.max_redirects} redirects"
+            )
         except httpx.TimeoutException as exc:
-            return FetchResult(TIMEOUT, url, error=f"{type(exc).__name__}: timed out")
+            return FetchResult(Outcome.TIMEOUT, url, error=f"{type(exc).__name__}: timed out")
         except httpx.ConnectError as exc:
             text = str(exc)
             dns = any(
@@ -281,15 +276,17 @@ class Fetcher:
                     "No address associated",
                 )
             )
-            return FetchResult(DNS_ERROR if dns else CONNECT_ERROR, url, error=text or type(exc).__name__)
+            return FetchResult(
+                Outcome.DNS_ERROR if dns else Outcome.CONNECT_ERROR, url, error=text or type(exc).__name__
+            )
         except (
             httpx.RemoteProtocolError,
             httpx.LocalProtocolError,
             httpx.ReadError,
             httpx.WriteError,
         ) as exc:
-            return FetchResult(PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
+            return FetchResult(Outcome.PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
         except httpx.UnsupportedProtocol as exc:
-            return FetchResult(CONNECT_ERROR, url, error=str(exc))
+            return FetchResult(Outcome.CONNECT_ERROR, url, error=str(exc))
         except httpx.TransportError as exc:  # any other transport failure (CloseError, proxy errors…)
-            return FetchResult(PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")
+            return FetchResult(Outcome.PROTOCOL_ERROR, url, error=f"{type(exc).__name__}: {exc}")

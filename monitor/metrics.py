@@ -27,7 +27,7 @@ class Metrics:
         r = self.registry
         self.feed_polls = Counter(
             "wirewatch_feed_polls_total",
-            "Feed polls by outcome (ok, not_modified, each error kind).",
+            "Feed polls by outcome (monitor.outcomes: ok, not_modified, unchanged, each error kind).",
             ["feed", "outcome"],
             registry=r,
         )

@@ -19,25 +19,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor.config import PollingConfig
-from monitor.fetch import HTTP_ERROR, NOT_MODIFIED, OK, Fetcher, FetchResult
+from monitor.fetch import Fetcher, FetchResult
 from monitor.normalize import FeedContext
+from monitor.outcomes import Outcome
 from monitor.parsing import ParseCrashed, ParserPool, ParseTimeout
 from monitor.seen import SeenIndex, content_key
 from streams.records import Article, FeedSpec, FeedState, content_hash
-
-# poll outcome words beyond the fetch outcomes (metric label values)
-UNCHANGED = "unchanged"
-HTML_PAGE, NOT_A_FEED, EMPTY = "html_page", "not_a_feed", "empty_body"
-PARSE_TIMEOUT, PARSE_CRASH = "parse_timeout", "parse_crash"
-GONE, NOT_FOUND, THROTTLED = "http_410", "http_404", "throttled"
-SUCCESS_OUTCOMES = frozenset({OK, NOT_MODIFIED, UNCHANGED})
 
 
 @dataclass
 class PollOutcome:
     """What one poll found: articles to publish (new and updated) and the feed's next state."""
 
-    outcome: str
+    outcome: Outcome
     state: FeedState
     articles: list[Article] = field(default_factory=list)
     new: int = 0
@@ -50,7 +44,7 @@ class PollOutcome:
 
     @property
     def succeeded(self) -> bool:
-        return self.outcome in SUCCESS_OUTCOMES
+        return self.outcome.is_success
 
 
 def feed_context(spec: FeedSpec, settings: PollingConfig) -> FeedContext:
@@ -133,7 +127,7 @@ async def poll_feed(
     fetched = await fetcher.fetch(spec.url, state.etag, state.last_modified)
     base = state.model_copy(update={"last_attempt_at": now_s})
 
-    def failure(outcome: str, detail: str, *, disable: str | None = None, **extra: object) -> PollOutcome:
+    def failure(outcome: Outcome, detail: str, *, disable: str | None = None, **extra: object) -> PollOutcome:
         failures = state.consecutive_failures + 1
         delay = next_delay(spec.interval_seconds, failures, fetched.retry_after, settings, rng)
         new_state = base.model_copy(
@@ -149,7 +143,7 @@ async def poll_feed(
         )
         return PollOutcome(outcome, new_state, fetch=fetched, detail=detail)
 
-    def success(outcome: str, **extra: object) -> PollOutcome:
+    def success(outcome: Outcome, **extra: object) -> PollOutcome:
         delay = next_delay(spec.interval_seconds, 0, fetched.retry_after, settings, rng)
         new_state = base.model_copy(
             update={
@@ -164,52 +158,59 @@ async def poll_feed(
         )
         return PollOutcome(outcome, new_state, fetch=fetched)
 
-    if fetched.outcome == NOT_MODIFIED:
-        return success(NOT_MODIFIED)
-    if fetched.outcome == HTTP_ERROR:
+    if fetched.outcome == Outcome.NOT_MODIFIED:
+        return success(Outcome.NOT_MODIFIED)
+    if fetched.outcome == Outcome.HTTP_ERROR:
         status = fetched.status or 0
         if status == 410:
-            return failure(GONE, f"{spec.url}: HTTP 410 Gone — feed disabled", disable="HTTP 410 Gone")
+            return failure(
+                Outcome.GONE, f"{spec.url}: HTTP 410 Gone — feed disabled", disable="HTTP 410 Gone"
+            )
         if status == 404:
             count = state.consecutive_404 + 1
             disable = (
                 f"HTTP 404 on {count} consecutive polls" if count >= settings.disable_after_404 else None
             )
             return failure(
-                NOT_FOUND,
+                Outcome.NOT_FOUND,
                 f"{spec.url}: HTTP 404 Not Found ({count} in a row)",
                 disable=disable,
                 consecutive_404=count,
             )
         if status in (429, 503):
-            return failure(THROTTLED, f"{spec.url}: {fetched.error}, Retry-After {fetched.retry_after}")
-        return failure(f"http_{status // 100}xx", f"{spec.url}: {fetched.error}")
-    if fetched.outcome != OK:
+            return failure(
+                Outcome.THROTTLED, f"{spec.url}: {fetched.error}, Retry-After {fetched.retry_after}"
+            )
+        return failure(Outcome.of_status(status), f"{spec.url}: {fetched.error}")
+    if fetched.outcome != Outcome.OK:
         return failure(fetched.outcome, f"{spec.url}: {fetched.error}")
 
     body_hash = hashlib.sha256(fetched.body).hexdigest()[:32]
     validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
     if body_hash == state.body_hash:  # stale ETag or no validators: same bytes as last time
-        return success(UNCHANGED, **validators)
+        return success(Outcome.UNCHANGED, **validators)
     parse_started = time.monotonic()
     try:
         parsed = await parser.parse(fetched.body, fetched.headers, feed_context(spec, settings), started)
     except (ParseTimeout, ParseCrashed) as exc:
         crashed = failure(
-            PARSE_TIMEOUT if isinstance(exc, ParseTimeout) else PARSE_CRASH, f"{spec.url}: {exc}"
+            Outcome.PARSE_TIMEOUT if isinstance(exc, ParseTimeout) else Outcome.PARSE_CRASH,
+            f"{spec.url}: {exc}",
         )
         crashed.parse_seconds = time.monotonic() - parse_started
         return crashed
     parse_seconds = time.monotonic() - parse_started
     if parsed.kind != "feed":
-        outcome = {"html": HTML_PAGE, "empty": EMPTY}.get(parsed.kind, NOT_A_FEED)
+        outcome = {"html": Outcome.HTML_PAGE, "empty": Outcome.EMPTY}.get(parsed.kind, Outcome.NOT_A_FEED)
         rejected = failure(outcome, f"{spec.url}: {parsed.reason}")
         rejected.parse_seconds = parse_seconds
         return rejected
     publish, diffed, new, updated, unchanged = diff_entries(
         parsed.articles, state, now_s, settings.seen_entries
     )
-    result = success(OK, body_hash=body_hash, seen=diffed.seen, seen_count=diffed.seen_count, **validators)
+    result = success(
+        Outcome.OK, body_hash=body_hash, seen=diffed.seen, seen_count=diffed.seen_count, **validators
+    )
     result.articles = publish
     result.parse_seconds = parse_seconds
     result.new, result.updated, result.seen, result.skipped = new, updated, unchanged, parsed.skipped

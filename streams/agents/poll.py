@@ -40,6 +40,7 @@ from aiokafka.structs import TopicPartition
 from monitor.errors import RecordDecodeError
 from monitor.fetch import Fetcher, make_client
 from monitor.metrics import Metrics
+from monitor.outcomes import Outcome
 from monitor.parsing import ParserPool
 from monitor.polling import PollOutcome, first_poll_at, poll_feed
 from streams.app import StageContext
@@ -50,7 +51,6 @@ from streams.records import FeedEntry, FeedSpec, FeedState
 log = logging.getLogger(__name__)
 STAGE = "poll"
 STATE_HEARTBEAT = 3600.0  # republish an unchanged state at least this often
-INTERNAL_ERROR, PUBLISH_ERROR = "internal_error", "publish_error"  # poll outcomes of our own failures
 PUBLISH_GRACE = 5.0  # longest wait, during a rebalance, for polls that are publishing
 
 
@@ -313,14 +313,14 @@ class PollScheduler:
         spec, before = owned.spec, owned.state
         next_at = time.time() + spec.interval_seconds
         outcome: PollOutcome | None = None
-        failed = ""
+        failed: Outcome | None = None
         try:
             outcome = await poll_feed(spec, before, self.fetcher, self.parser, self.settings, rng=self._rng)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("poll of %s raised (a bug); retrying in %.0fs", spec.id, spec.interval_seconds)
-            failed = INTERNAL_ERROR
+            failed = Outcome.INTERNAL_ERROR
         if outcome is not None:
             try:
                 await self._publish(spec, before, outcome, owned)
@@ -331,13 +331,13 @@ class PollScheduler:
                 log.exception(
                     "publishing the poll of %s failed; retrying in %.0fs", spec.id, spec.interval_seconds
                 )
-                outcome, failed = None, PUBLISH_ERROR
+                outcome, failed = None, Outcome.PUBLISH_ERROR
         owned.task = None
         if outcome is not None:
             self._cache[spec.id] = outcome.state
         if self.feeds.get(spec.id) is not owned:
             return  # dropped (moved, removed) while polling: its series are gone, record nothing
-        if failed:
+        if failed is not None:
             self.metrics.feed_polls.labels(spec.id, failed).inc()
         if owned.spec.url != spec.url:
             return  # the URL changed mid-poll: _adopt reset the state and scheduled the new URL

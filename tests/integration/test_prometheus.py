@@ -21,6 +21,7 @@ import httpx
 import yaml
 
 from monitor.errors import PrometheusError
+from monitor.outcomes import Outcome
 from monitor.prometheus import LocalPrometheus
 from streams.records import Article
 from streams.topics import Topics
@@ -73,7 +74,9 @@ def test_prometheus_scrapes_a_worker_and_evaluates_every_rule(
             "daily": 2.0,
             "broken": 2.0,
         }
-        failing = 'sum by (feed, outcome) (wirewatch_feed_polls_total{outcome!~"ok|not_modified"})'
+        failing = (
+            f'sum by (feed, outcome) (wirewatch_feed_polls_total{{outcome!~"{Outcome.success_pattern()}"}})'
+        )
         failed = wait_for(prom, failing)
         assert {r["metric"]["feed"] for r in failed} == {"broken"}
         wait_for(prom, 'sum(wirewatch_articles_total{stage="poll"}) >= 5')

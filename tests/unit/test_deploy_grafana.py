@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 
 from monitor.metrics import Metrics
+from monitor.outcomes import Outcome
+from streams.app import ConsumerLag, RecoveryProgress
 from tests.dashboard import DASHBOARD, panels, queries
 
 GRAFANA = DASHBOARD.parent.parent
@@ -22,9 +25,12 @@ METRIC = re.compile(r"\b(wirewatch_[a-z0-9_]+)")
 
 
 def exported_names() -> set[str]:
-    # streams.app's collectors, read from the live app at scrape time
-    names = {"wirewatch_consumer_lag", "wirewatch_recovery_remaining_records"}
-    for family in Metrics().registry.collect():
+    # streams.app's collectors read the live app at scrape time; on an app with no
+    # consumer they still yield their (empty) families, with the names they export
+    idle_app = SimpleNamespace(consumer=None, tables=None)
+    collectors = [Metrics().registry, ConsumerLag(idle_app), RecoveryProgress(idle_app)]
+    names: set[str] = set()
+    for family in (family for collector in collectors for family in collector.collect()):
         base = family.name
         names |= {base, f"{base}_total", f"{base}_bucket", f"{base}_count", f"{base}_sum"}
     return names
@@ -81,3 +87,24 @@ def test_the_dashboard_covers_what_operators_look_at() -> None:
         "wirewatch_deadletter_messages_total",
     ):
         assert metric in exprs, metric
+
+
+def success_patterns() -> list[tuple[str, str]]:
+    """Where a poll outcome is judged a success or a failure: ``outcome!~"…"`` in the rules and dashboard."""
+    pattern = re.compile(r'outcome!~"([^"]+)"')
+    rules = yaml.safe_load(RULES.read_text())["groups"]
+    found = [(f"rules.yml {r.get('alert') or r.get('record')}", r["expr"]) for g in rules for r in g["rules"]]
+    found += [(f"dashboard {title}", expr) for title, expr in queries()]
+    return [(where, match) for where, expr in found for match in pattern.findall(expr)]
+
+
+def test_poll_success_is_judged_by_the_outcome_set_in_code() -> None:
+    """A 200 with an unchanged body (``unchanged``) once counted as a failed poll in the rule and panel."""
+    successes = {str(outcome) for outcome in Outcome.successes()}
+    patterns = success_patterns()
+    assert any(where.startswith("rules.yml") for where, _ in patterns)
+    assert any(where.startswith("dashboard") for where, _ in patterns)
+    for where, pattern in patterns:
+        assert set(pattern.split("|")) == successes, where
+    assert successes == {"ok", "not_modified", "unchanged"}
+    assert all(outcome.is_success == (outcome in successes) for outcome in Outcome)

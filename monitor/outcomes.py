@@ -1,0 +1,65 @@
+"""Every word a feed poll can end with: the ``outcome`` label of ``wirewatch_feed_polls_total``.
+
+A closed set, so the alert rules and the dashboard can tell success from
+failure by name: ``Outcome.success_pattern()`` is the regex they use, and a
+unit test holds them to it. Fetch outcomes come from ``monitor.fetch``, the
+rest from ``monitor.polling`` (parsing, HTTP statuses with a meaning of their
+own) and ``streams.agents.poll`` (our own failures).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    # fetch (monitor.fetch)
+    OK = "ok"  # a 200 whose body went to the parser
+    NOT_MODIFIED = "not_modified"  # a 304 to our conditional GET
+    HTTP_ERROR = "http_error"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    CONNECT_ERROR = "connect_error"
+    DNS_ERROR = "dns_error"
+    REDIRECTS = "too_many_redirects"
+    PROTOCOL_ERROR = "protocol_error"
+    BAD_ENCODING = "bad_content_encoding"
+    # poll (monitor.polling)
+    UNCHANGED = "unchanged"  # a 200 with the body of the last poll: nothing parsed
+    HTML_PAGE = "html_page"
+    NOT_A_FEED = "not_a_feed"
+    EMPTY = "empty_body"
+    PARSE_TIMEOUT = "parse_timeout"
+    PARSE_CRASH = "parse_crash"
+    GONE = "http_410"
+    NOT_FOUND = "http_404"
+    HTTP_3XX = "http_3xx"  # a redirect status with nowhere to go
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    THROTTLED = "throttled"
+    # the worker's own failures (streams.agents.poll)
+    INTERNAL_ERROR = "internal_error"
+    PUBLISH_ERROR = "publish_error"
+
+    @property
+    def is_success(self) -> bool:
+        """The feed answered and we have its current content (new, or known to be unchanged)."""
+        return self in _SUCCESSES
+
+    @classmethod
+    def of_status(cls, status: int) -> Outcome:
+        """A failed HTTP status's outcome, by class; ``http_error`` for a status outside 3xx-5xx."""
+        return _BY_STATUS_CLASS.get(status // 100, cls.HTTP_ERROR)
+
+    @classmethod
+    def successes(cls) -> frozenset[Outcome]:
+        return _SUCCESSES
+
+    @classmethod
+    def success_pattern(cls) -> str:
+        """The PromQL regex of the successes, as ``outcome!~"…"`` in the rules and dashboard uses it."""
+        return "|".join(sorted(_SUCCESSES))
+
+
+_SUCCESSES = frozenset({Outcome.OK, Outcome.NOT_MODIFIED, Outcome.UNCHANGED})
+_BY_STATUS_CLASS = {3: Outcome.HTTP_3XX, 4: Outcome.HTTP_4XX, 5: Outcome.HTTP_5XX}
