@@ -258,8 +258,9 @@ class DedupConfig(Section):
         320,
         ge=40,
         description=(
-            "Memory budget of the RocksDB store, all five tables together (half write buffers, "
-            "half block cache; Faust's default would be about 2.3 GB per table)."
+            "Memory budget of the RocksDB store: every table of the stage together, the sequencer's five "
+            "and the detectors' state, an equal share each (half write buffers, half block cache; "
+            "Faust's default would be about 2.3 GB per table)."
         ),
     )
     snapshot_interval: Duration = Field(

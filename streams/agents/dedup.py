@@ -29,7 +29,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from monitor.config import DedupConfig
 from monitor.errors import RecordDecodeError
+from streams.agents.detect import STATE_TABLE as DETECTOR_TABLE
 from streams.agents.detect import attach as attach_detect
 from streams.app import StageContext
 from streams.batching import as_current_event, micro_batches
@@ -95,6 +97,18 @@ def rocksdb_options(budget: int) -> dict[str, int]:
         "target_file_size_base": max(budget // 4, 8 * 2**20),
         "block_cache_size": budget // 2,
     }
+
+
+SEQUENCER_TABLES = ("articles", "hashes", "window", "stories", "meta")
+
+
+def store_options(settings: DedupConfig) -> dict[str, dict[str, int] | None]:
+    """Each table's RocksDB options: ``store_memory_mb`` shared by every table the stage opens."""
+    names = (*SEQUENCER_TABLES, DETECTOR_TABLE)
+    if settings.store != "rocksdb":
+        return dict.fromkeys(names)
+    share = settings.store_memory_mb * 2**20 // len(names)
+    return {name: rocksdb_options(share) for name in names}
 
 
 def _record_view(table: Any, record: type[R]) -> TableView[str, R]:
@@ -201,7 +215,7 @@ def register(ctx: StageContext) -> None:
         # Faust would quietly fall back to the app's memory store); the path names the files
         return f"rocksdb:sequencer-{name}" if settings.store == "rocksdb" else "memory://"
 
-    names = ("articles", "hashes", "window", "stories", "meta")
+    options = store_options(settings)
     tables = {
         name: app.Table(
             f"sequencer-{name}",
@@ -210,22 +224,14 @@ def register(ctx: StageContext) -> None:
             key_type=bytes,
             value_type=bytes,
             store=store(name),
-            options=rocksdb_options(settings.store_memory_mb * 2**20 // len(names))
-            if settings.store == "rocksdb"
-            else None,
+            options=options[name],
         )
-        for name in names
+        for name in SEQUENCER_TABLES
     }
     runtime = DedupRuntime(ctx, tables)
     threads = os.cpu_count() or 1
     ctx.services["dedup"] = runtime
-    detect = attach_detect(
-        ctx,
-        store("detector-state"),
-        rocksdb_options(settings.store_memory_mb * 2**20 // len(names))
-        if settings.store == "rocksdb"
-        else None,
-    )
+    detect = attach_detect(ctx, store(DETECTOR_TABLE), options[DETECTOR_TABLE])
     source = ctx.raw_topic(ctx.topics.articles_enriched)
     sink = ctx.raw_topic(ctx.topics.articles_sequenced)
     alerts_topic = ctx.raw_topic(ctx.topics.alerts)

@@ -35,6 +35,7 @@ from streams.records import Alert, ArticleRef, EnrichedArticle, SequencedArticle
 from streams.tableviews import BufferedView, TableView
 
 log = logging.getLogger(__name__)
+STATE_TABLE = "detector-state"  # on the dedup worker, within its store budget (streams.agents.dedup)
 
 
 def article_context(out: SequencedArticle, enriched: EnrichedArticle | None) -> ArticleContext:
@@ -245,7 +246,7 @@ class Releases:
 def attach(ctx: StageContext, store: str, options: dict[str, int] | None) -> DetectStage:
     """The detect stage for the dedup agent: its state table and the configured detectors."""
     table = ctx.app.Table(
-        "detector-state",
+        STATE_TABLE,
         default=None,
         partitions=1,  # the enriched topic's single partition: every article, one order
         key_type=bytes,
