@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.base import ArticleContext, BuildEnv, Detector, DetectorSpec, Finding, Gate
-from detectors.state import DetectorState, Expiring, Store
+from detectors.state import DetectorState, Expiring
+from detectors.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class Engine:
     def specs(self) -> list[DetectorSpec]:
         return [d.spec for d in self.detectors]
 
-    def evaluate(self, article: ArticleContext, store: Store) -> Outcome:
+    def evaluate(self, article: ArticleContext, store: Store[str, Any]) -> Outcome:
         """Run every detector on the article; state changes go to ``store``."""
         expiring = Expiring(store)
         expiring.advance(article.at)
@@ -140,7 +141,7 @@ class Engine:
                 self._decide(spec, finding, article, expiring, outcome)
         return outcome
 
-    def faults(self, store: Store) -> dict[str, tuple[int, str]]:
+    def faults(self, store: Store[str, Any]) -> dict[str, tuple[int, str]]:
         """Detectors of this document that failed: id → (errors, last error)."""
         return self._current_faults(store.get(FAULTS) or {})
 
@@ -161,7 +162,9 @@ class Engine:
         }
 
     @staticmethod
-    def _count_fault(store: Store, faults: dict[str, Any], step: _Step, error: str) -> dict[str, Any]:
+    def _count_fault(
+        store: Store[str, Any], faults: dict[str, Any], step: _Step, error: str
+    ) -> dict[str, Any]:
         """Count an error against the detector's current definition (a changed one starts at 0)."""
         entry = faults.get(step.id)
         errors = entry["errors"] if entry is not None and entry["fingerprint"] == step.fingerprint else 0

@@ -11,26 +11,11 @@ those not renewed since are deleted.
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from typing import Any
+
+from detectors.store import Store
 
 EXPIRY_BUCKET = 3600.0
-
-
-class Store(Protocol):
-    """What the engine needs of a key-value store."""
-
-    def get(self, key: str, /) -> Any: ...
-
-    def __setitem__(self, key: str, value: Any, /) -> None: ...
-
-    def pop(self, key: str, default: None = None, /) -> Any: ...
-
-
-class MemoryStore(dict[str, Any]):
-    """A dict is a store (tests, dry runs)."""
-
-    def pop(self, key: str, default: Any = None, /) -> Any:
-        return super().pop(key, default)
 
 
 class Expiring:
@@ -39,7 +24,7 @@ class Expiring:
     CLOCK = "engine/clock"
     HOURS = "engine/expiry-hours"  # sorted hours that have keys due
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store[str, Any]) -> None:
         self.store = store
 
     @property
@@ -59,8 +44,8 @@ class Expiring:
             for key in self.store.get(f"engine/expiry/{hour}") or []:
                 entry = self.store.get(key)
                 if entry is not None and entry["exp"] <= at:
-                    self.store.pop(key)
-            self.store.pop(f"engine/expiry/{hour}")
+                    self.store.delete(key)
+            self.store.delete(f"engine/expiry/{hour}")
         self.store[self.HOURS] = [h for h in hours if h >= current]
 
     def get(self, key: str) -> Any:
@@ -82,7 +67,7 @@ class Expiring:
         self.store[key] = {"v": value, "exp": expires}
 
     def delete(self, key: str) -> None:
-        self.store.pop(key)
+        self.store.delete(key)
 
 
 class DetectorState:

@@ -19,7 +19,7 @@ from rich.markup import escape
 from detectors.base import ArticleContext
 from detectors.engine import Engine
 from detectors.registry import KINDS
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from monitor.config import DetectorsDocument
 from monitor.config import load_detectors as _load_detectors
 from monitor.errors import ConfigError
@@ -165,7 +165,7 @@ def dry_run(
             article.vector = vector
     entities = {e.id: e for e in document.entities}
     engine = Engine(list(document.detectors), entities, document.content_version(), encode)
-    store: MemoryStore = MemoryStore()
+    store: MemoryStore[str, Any] = MemoryStore()
     fired = 0
     for article in articles:
         outcome = engine.evaluate(article, store)

@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from monitor.config import DetectorsDocument, WirewatchConfig
 from streams.agents.detect import alert_record, article_context, build_engine
 from streams.dedup.sequencer import Sequencer, SequencerState
@@ -65,7 +65,7 @@ def backtest(
         encoder = Embedder(config.pipeline.embed)
     engine = build_engine(document, encoder.encode if encoder is not None else None)
     sequencer = Sequencer(SequencerState.in_memory(), config.pipeline.dedup, config.pipeline.stories)
-    store = MemoryStore()
+    store: MemoryStore[str, Any] = MemoryStore()
     report = BacktestReport()
     for start in range(0, len(articles), BATCH):
         batch = articles[start : start + BATCH]

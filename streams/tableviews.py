@@ -46,9 +46,8 @@ class TableView(Generic[K, V]):
     def __setitem__(self, key: K, value: V, /) -> None:
         self.table[self._key(key)] = self._encode(value)
 
-    def pop(self, key: K, default: None = None, /) -> V | None:
+    def delete(self, key: K, /) -> None:
         self.table.pop(self._key(key), None)
-        return default
 
 
 class BufferedView(Generic[K, V]):
@@ -79,10 +78,9 @@ class BufferedView(Generic[K, V]):
         self._pending[key] = value
         self._remember(key, value)
 
-    def pop(self, key: K, default: None = None, /) -> V | None:
+    def delete(self, key: K, /) -> None:
         self._pending[key] = None
         self._remember(key, None)
-        return default
 
     def _remember(self, key: K, value: V | None) -> None:
         if len(self._cache) >= self.cache_size:
@@ -93,7 +91,7 @@ class BufferedView(Generic[K, V]):
         """Write the batch's changes to the table; returns how many keys were written."""
         for key, value in self._pending.items():
             if value is None:
-                self.view.pop(key)
+                self.view.delete(key)
             else:
                 self.view[key] = value
         written = len(self._pending)

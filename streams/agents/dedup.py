@@ -71,9 +71,8 @@ class CachedMeta:
             self._values[key] = value
             self._dirty = True
 
-    def pop(self, key: str, default: None = None, /) -> float | None:
+    def delete(self, key: str, /) -> None:
         self._dirty = self._values.pop(key, None) is not None or self._dirty
-        return default
 
     def flush(self) -> int:
         """Write the changes (inside the agent, after each batch); returns keys written (0 or 1)."""

@@ -36,11 +36,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from detectors.store import MemoryStore, Store
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
 from streams.dedup.facts import Facts, extract_facts, pair_features
@@ -60,9 +60,6 @@ from streams.records import (
 
 log = logging.getLogger(__name__)
 
-K = TypeVar("K", contravariant=True)
-V = TypeVar("V")
-
 MAX_DELIVERIES = 32
 MAX_REVISIONS = 16
 MAX_TEXT = 1000
@@ -70,16 +67,6 @@ EVICT_STEPS = 16  # entries examined per article: keeps eviction ahead of arriva
 REBUILD_CHUNK = 4096  # window entries added to the index per call when it is rebuilt
 STORIES_OPEN = "stories_open"  # meta key: the count of open stories
 FACTS_CACHE = 100_000  # candidates' extracted facts kept (a few KB each)
-
-
-class Store(Protocol[K, V]):
-    """The part of a mapping the sequencer uses (a dict, or a Faust table adapter)."""
-
-    def get(self, key: K, /) -> V | None: ...
-
-    def __setitem__(self, key: K, value: V, /) -> None: ...
-
-    def pop(self, key: K, default: None = None, /) -> V | None: ...
 
 
 @dataclass
@@ -95,7 +82,7 @@ class SequencerState:
     @classmethod
     def in_memory(cls) -> SequencerState:
         """Plain dicts: for tests, backtests and benchmarks without Kafka."""
-        return cls(articles={}, hashes={}, window={}, stories={}, meta={})  # type: ignore[arg-type]
+        return cls(MemoryStore(), MemoryStore(), MemoryStore(), MemoryStore(), MemoryStore())
 
 
 def delivery_key(enriched: EnrichedArticle) -> str:
@@ -614,19 +601,19 @@ class Sequencer:
             st.window[entry.seq] = entry.model_copy(update={"text": "", "embedding": "", "dim": 0})
         story = st.stories.get(entry.story_id)
         if story is not None and story.last_seq <= entry.seq:
-            st.stories.pop(entry.story_id)
+            st.stories.delete(entry.story_id)
             self._stories_changed(-1)
 
     def _forget(self, entry: WindowEntry) -> None:
         st = self.state
-        st.window.pop(entry.seq)
+        st.window.delete(entry.seq)
         self._facts.pop(entry.seq, None)
         article = st.articles.get(entry.id)
         if article is not None and article.last_seq <= entry.seq:
-            st.articles.pop(entry.id)
+            st.articles.delete(entry.id)
         by_hash = st.hashes.get(entry.content_hash)
         if by_hash is not None and by_hash.split("|", 1)[0] == str(entry.seq):
-            st.hashes.pop(entry.content_hash)
+            st.hashes.delete(entry.content_hash)
 
     def _out(
         self, enriched: EnrichedArticle, decision: Decision, story: StoryState, *, replayed: bool

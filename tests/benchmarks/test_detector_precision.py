@@ -19,7 +19,7 @@ import yaml
 
 from detectors.base import ArticleContext
 from detectors.engine import Engine
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from monitor.config import load_detectors
 from tests.unit.test_dedup_quality import ruwa
 

@@ -47,14 +47,14 @@ def test_a_key_written_many_times_in_a_batch_is_written_once() -> None:
     assert stories.flush() == 0  # nothing new
 
 
-def test_a_pop_after_a_set_deletes_and_reads_as_absent() -> None:
+def test_a_delete_after_a_set_deletes_and_reads_as_absent() -> None:
     table = CountingTable()
     table[b"old"] = b"1"
     table.writes = 0
     hashes = view(table)
     hashes["new"] = "2"
-    hashes.pop("old")
-    hashes.pop("new")
+    hashes.delete("old")
+    hashes.delete("new")
     assert hashes.get("old") is None
     assert hashes.get("new") is None
     hashes.flush()

@@ -12,7 +12,7 @@ import yaml
 
 from detectors.base import ArticleContext
 from detectors.engine import Engine
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from monitor.config import DetectorsDocument
 from monitor.durations import parse_duration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from detectors.base import ArticleContext
 from detectors.engine import Engine
 from detectors.keyword import KeywordSpec
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from tests.plugins.faulty_kind import FaultySpec
 
 EXCHANGE = KeywordSpec(id="exchange", kind="keyword", query='"prisoner exchange"')

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from detectors.base import ArticleContext
 from detectors.engine import Engine
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from tests.benchmarks.test_detect_bench import document
 from tests.unit.test_dedup_quality import ruwa
 

@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from detectors.state import Expiring, MemoryStore
+from detectors.state import Expiring
+from detectors.store import MemoryStore
 from monitor.config import parse_config, parse_detectors
 from monitor.errors import ConfigError
 

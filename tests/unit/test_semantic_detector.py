@@ -14,7 +14,7 @@ import pytest
 
 from detectors.base import ArticleContext, BuildEnv
 from detectors.semantic import SemanticSpec
-from detectors.state import MemoryStore
+from detectors.store import MemoryStore
 from monitor.config import EmbedConfig
 from streams.embedder import Embedder
 from tests.quality import figure

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from detectors.store import MemoryStore
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.sequencer import Sequencer, SequencerState
 from streams.dedup.stories import story_id_for
@@ -198,7 +199,7 @@ def test_a_restarted_sequencer_rebuilds_its_index_and_decides_the_same(backend: 
 
     for snapshot in (None, tmp_path / "snap"):
         # the restarted worker: tables as recovered before the probe, a fresh in-memory index
-        copy = SequencerState(**{name: dict(table) for name, table in saved.items()})  # type: ignore[arg-type]
+        copy = SequencerState(**{name: MemoryStore(table) for name, table in saved.items()})
         restarted = sequencer(copy, backend=backend)
         assert restarted.index is not None
         assert len(restarted.index) == 0
@@ -239,8 +240,8 @@ def test_a_replay_restores_what_a_crash_lost_between_tables() -> None:
     seq.process(enriched("a1", "Prisoner swap", SWAP, PRISONERS), 0)
     seq.process(enriched("w1", "Storm warning", "Heavy rain expected.", WEATHER), 1)
     # killed after the articles table was written but before the window, hashes and meta were
-    st.window.pop(1)
-    st.hashes.pop(content_hash("Storm warning", "Heavy rain expected.", ""))
+    st.window.delete(1)
+    st.hashes.delete(content_hash("Storm warning", "Heavy rain expected.", ""))
     st.meta["high"] = 0.0
     restarted = sequencer(st)
     assert restarted.rebuild_index(upto_seq=1) == 1
