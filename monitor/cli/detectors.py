@@ -1,57 +1,46 @@
-"""``wirewatch detectors ...``: list the kinds, check a document, dry-run detectors on articles.
+"""``wirewatch detectors ...``: the kinds, check and list a document, dry runs, and releases on Kafka.
 
-The dry run needs no Kafka: the same engine the workers run, on an in-memory
-state, over the articles given (in order, so sequences, novelty and bursts
-behave as they would on a stream).
+The dry run (``test``) needs no Kafka: the same engine the workers run, on an
+in-memory state, over the articles given (in order, so sequences, novelty and
+bursts behave as they would on a stream). ``apply`` and ``current`` publish
+and read releases on the control topic.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from detectors.base import ArticleContext
 from detectors.engine import Engine
 from detectors.registry import KINDS
 from detectors.store import MemoryStore
-from monitor.config import DetectorsDocument
-from monitor.config import load_detectors as _load_detectors
-from monitor.errors import ConfigError
+from monitor.cli.common import ConfigOption, escape, load, tell
+from monitor.cli.common import out as console  # results on stdout: copied and grepped
+from monitor.config import DetectorsDocument, load_detectors
 
-EXIT_CONFIG = 3  # as every `wirewatch` command: an invalid file
-
-
-def load_detectors(file: Path) -> DetectorsDocument:
-    """The document, or its errors printed (each with key and line) and exit code 3."""
-    try:
-        return _load_detectors(file)
-    except ConfigError as exc:
-        console.print(f"[bold red]invalid detectors[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
-
-
-detectors_app = typer.Typer(help="Detectors: kinds, validation and dry runs.", no_args_is_help=True)
-console = Console(highlight=False, soft_wrap=True)  # long lines stay whole: they are copied and grepped
+detectors_app = typer.Typer(
+    help="Detectors: kinds, validation, dry runs, and the release in force on Kafka.", no_args_is_help=True
+)
 
 
 @detectors_app.command("kinds")
 def kinds() -> None:
     """Every detector kind with what it does and its keys."""
     for name, spec in KINDS.items():
-        console.print(f"[bold]{name}[/bold] — {(spec.__doc__ or '').strip()}")
+        console.print(f"[bold]{name}[/bold] — {escape((spec.__doc__ or '').strip())}")
         for field, info in spec.model_fields.items():
             if field in ("id", "kind") or field in _COMMON:
                 continue
             default = (
                 "" if info.is_required() else f" (default {info.get_default(call_default_factory=True)!r})"
             )
-            console.print(f"    [cyan]{field}[/cyan]{default}: {info.description or ''}")
+            console.print(f"    [cyan]{field}[/cyan]{escape(default)}: {escape(info.description or '')}")
     console.print("\n[bold]every kind[/bold] also takes: " + ", ".join(sorted(_COMMON)))
 
 
@@ -63,7 +52,7 @@ def check(file: Annotated[Path, typer.Argument(help="Detectors document or wirew
     """Validate a detectors document; errors name the key and the line."""
     document = load_detectors(file)
     alerting = sum(1 for d in document.detectors if d.alert and d.enabled)
-    console.print(
+    tell(
         f"OK — {len(document.detectors)} detectors ({alerting} alerting), "
         f"{len(document.entities)} entities, version {document.content_version()}"
     )
@@ -96,7 +85,7 @@ def list_detectors(
             d.id,
             d.kind,
             d.severity.value,
-            ", ".join(d.labels),
+            escape(", ".join(d.labels)),
             alerts,
             ", ".join(sorted(d.requires())),
             escape(d.description),
@@ -176,13 +165,58 @@ def dry_run(
                 f"[bold red]ALERT[/bold red] {spec.id} \\[{spec.severity.value}] on {article.id}: "
                 + escape(article.title)
             )
-            console.print(f"      id {firing.alert_id}")
+            tell(f"      id {firing.alert_id}")
             for related in firing.finding.related:
-                console.print(f"      with {related['id']}: {related['title']}")
-            console.print("      why: " + json.dumps(firing.finding.evidence, ensure_ascii=False))
+                tell(f"      with {related['id']}: {related['title']}")
+            tell("      why: " + json.dumps(firing.finding.evidence, ensure_ascii=False))
         if show_held:
             for detector_id, reason in outcome.held:
-                console.print(f"[dim]held  {detector_id} on {article.id}: {reason}[/dim]")
+                console.print(
+                    f"[dim]held  {escape(detector_id)} on {escape(article.id)}: {escape(str(reason))}[/dim]"
+                )
         for detector_id, error in outcome.errors:
-            console.print(f"[yellow]error {detector_id} on {article.id}: {error}[/yellow]")
-    console.print(f"{fired} alert(s) from {len(articles)} article(s), version {engine.version}")
+            console.print(
+                f"[yellow]error {escape(detector_id)} on {escape(article.id)}: {escape(str(error))}[/yellow]"
+            )
+    tell(f"{fired} alert(s) from {len(articles)} article(s), version {engine.version}")
+
+
+@detectors_app.command("apply")
+def apply(
+    file: Annotated[Path, typer.Argument(help="Detectors document (or a wirewatch.yaml) to put in force.")],
+    config_file: ConfigOption = None,
+) -> None:
+    """Validate a detectors document and publish it to the control topic; workers switch without a restart.
+
+    Nothing is published unless the whole document validates (errors name the key and line).
+    """
+    from streams.admin import ensure_topics
+    from streams.control import publish_detectors
+
+    document = load_detectors(file)
+    config = load(config_file, required=False)
+
+    async def go() -> str:
+        await ensure_topics(config.kafka, routes=config.routes)
+        release = await publish_detectors(config, document, file.name)
+        return release.version
+
+    version = asyncio.run(go())
+    tell(f"applied {file} as version {version}: {len(document.detectors)} detectors")
+
+
+@detectors_app.command("current")
+def current(config_file: ConfigOption = None) -> None:
+    """The detectors release in force on the control topic."""
+    from streams.control import current_release
+
+    config = load(config_file, required=False)
+    release = asyncio.run(current_release(config))
+    if release is None:
+        tell("no release applied: workers use the detectors of their own config")
+        return
+    ids = [d.get("id") for d in release.document.get("detectors", [])]
+    tell(
+        f"version {release.version}, applied {release.published_at:%Y-%m-%d %H:%M:%S %Z} from "
+        f"{release.source or '?'}: {', '.join(map(str, ids))}"
+    )

@@ -1,0 +1,5 @@
+"""``python -m monitor.cli``: the tests run commands so, against this checkout."""
+
+from monitor.cli import main
+
+main()
