@@ -578,13 +578,26 @@ def _validate(model: type[M], doc: YamlDocument) -> M:
     try:
         result = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(doc.source, describe_errors(exc, doc, model)) from None
+        # another section's errors must not hide a dangling reference among the detectors
+        late = _placed(_reference_problems_of_parsed_detectors(data), doc)
+        raise ConfigError(doc.source, describe_errors(exc, doc, model) + late) from None
     problems = reference_problems(result.detectors, result.entities)
     if isinstance(result, WirewatchConfig) and result.detectors_file is None:
         problems += route_problems(result.routes, result.detectors)  # else checked once the file is read
     if problems:
         raise ConfigError(doc.source, _placed(problems, doc))
     return result
+
+
+def _reference_problems_of_parsed_detectors(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """The detectors' reference checks, when their sections validate on their own (another may not)."""
+    if not isinstance(data, dict):
+        return []
+    try:
+        part = DetectorsDocument.model_validate({k: data[k] for k in ("entities", "detectors") if k in data})
+    except ValidationError:
+        return []  # their own schema errors are in the report already
+    return reference_problems(part.detectors, part.entities)
 
 
 def _placed(problems: list[tuple[tuple[str | int, ...], str]], doc: YamlDocument) -> list[str]:

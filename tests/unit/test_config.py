@@ -278,3 +278,32 @@ def test_the_readme_configuration_reference_names_every_key() -> None:
 def test_a_control_character_is_an_error_with_its_line_not_a_traceback() -> None:
     issues = errors_of("kafka:\n  topic_prefix: news.\x1f\n")
     assert issues == ["w.yaml:2:22: invalid YAML: control character U+001F is not allowed"]
+
+
+def test_cli_config_check_shows_brackets_and_every_kind_of_error_at_once(tmp_path: Path) -> None:
+    """A pattern's ``[a-z0-9]`` once vanished into rich markup; a schema error hid a dangling reference."""
+    bad = tmp_path / "wirewatch.yaml"
+    bad.write_text(
+        "feeds:\n"
+        "  - id: BBC News\n"
+        "    url: https://example.org/rss\n"
+        "detectors:\n"
+        "  - id: call\n"
+        "    kind: keyword\n"
+        "    query: call\n"
+        "  - id: raid-after-call\n"
+        "    kind: sequence\n"
+        "    first: missing\n"
+        "    then: call\n"
+        "    within: 6h\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "config", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "^[a-z0-9][a-z0-9_.-]*$" in result.stderr
+    assert f"{bad}:2:" in result.stderr  # the feed id's line
+    assert f"{bad}:10:5: detectors[1].first: no detector has the id 'missing'" in result.stderr
