@@ -149,9 +149,6 @@ class KeywordDetector:
         )
 
 
-Anchors = tuple[frozenset[str], tuple[str, ...]]  # (first words, prefix stems), as ``query.anchors`` gives
-
-
 class AnchorIndex:
     """Anchor word → the keyword detectors that need it, so an article is checked once for all.
 

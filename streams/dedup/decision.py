@@ -32,9 +32,11 @@ _NUMBER_CONFLICT = FEATURES.index("number_conflict")
 
 @dataclass(frozen=True)
 class NearDuplicateModel:
+    """Logistic regression over ``pair_features``; the decision threshold is the config's
+    ``dedup.near_threshold``, its one home."""
+
     weights: tuple[float, ...]
     bias: float
-    threshold: float  # probability at or above which two texts are the same report
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(FEATURES):
@@ -45,18 +47,14 @@ class NearDuplicateModel:
         z = np.asarray(features, dtype=np.float64) @ np.asarray(self.weights) + self.bias
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
-    def decide(
-        self, features: npt.NDArray[np.float64], threshold: float | None = None
-    ) -> npt.NDArray[np.bool_]:
-        """Same report? For a matrix of feature vectors: the model, then the number-conflict rule."""
+    def decide(self, features: npt.NDArray[np.float64], threshold: float) -> npt.NDArray[np.bool_]:
+        """Same report (probability ≥ ``threshold``)? For a matrix of feature vectors: the model,
+        then the number-conflict rule."""
         features = np.atleast_2d(features)
-        limit = self.threshold if threshold is None else threshold
         conflict = features[:, _NUMBER_CONFLICT] > 0
-        return np.asarray((self.probability(features) >= limit) & ~conflict, dtype=np.bool_)
+        return np.asarray((self.probability(features) >= threshold) & ~conflict, dtype=np.bool_)
 
-    def same_report(
-        self, a: Facts, b: Facts, cosine: float, threshold: float | None = None
-    ) -> tuple[bool, float]:
+    def same_report(self, a: Facts, b: Facts, cosine: float, threshold: float) -> tuple[bool, float]:
         """(same report?, the model's probability) for two texts and their cosine similarity."""
         features = pair_features(a, b, cosine)
         return bool(self.decide(features, threshold)[0]), float(self.probability(features))
@@ -84,6 +82,5 @@ def fit_logistic(
 DEFAULT_MODEL = NearDuplicateModel(
     weights=(3.5612, -0.6047, -0.8270, -0.7900, -0.4524, -0.2267, 3.9524, 3.2290),
     bias=-5.4402,
-    threshold=0.68,
 )
-"""Fitted on MRPC's even rows with all-MiniLM-L6-v2 cosines; provisional threshold (see README)."""
+"""Fitted on MRPC's even rows with all-MiniLM-L6-v2 cosines (the threshold: ``dedup.near_threshold``)."""

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from monitor.config import EmbedConfig
+from monitor.config import DedupConfig, EmbedConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel, fit_logistic
 from streams.dedup.facts import FEATURES, extract_facts, pair_features
 from tests.feed_server import SHARED
@@ -77,6 +77,7 @@ def mrpc() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArra
 # OpenVINO's own bf16 choice on an AVX512_BF16 CPU moved them by 1.6e-3 here and 2.4e-3 on another
 # Xeon -- so the worker pins f32, and the bound sits well above the f32 spread, below a real refit.
 WEIGHTS_ATOL = 2e-3
+SHIPPED_THRESHOLD = DedupConfig().near_threshold  # dedup.near_threshold's default: the worker's
 # what the weights are for: the shipped decisions on the held-out rows are the refit's (measured:
 # the same precision and recall to 4 decimals in f32; bf16 changed 1 decision of 2,038)
 DECISION_MARGIN = 0.005
@@ -92,10 +93,10 @@ def test_shipped_weights_are_the_fit_on_the_even_rows(mrpc) -> None:  # type: ig
     assert np.allclose(weights, DEFAULT_MODEL.weights, atol=WEIGHTS_ATOL), weights.round(4).tolist()
     assert bias == pytest.approx(DEFAULT_MODEL.bias, abs=WEIGHTS_ATOL)
 
-    refit = NearDuplicateModel(tuple(weights), bias, DEFAULT_MODEL.threshold)
+    refit = NearDuplicateModel(tuple(weights), bias)
     held = ~fit
-    shipped_prf = prf(DEFAULT_MODEL.decide(features[held]), labels[held])
-    refit_prf = prf(refit.decide(features[held]), labels[held])
+    shipped_prf = prf(DEFAULT_MODEL.decide(features[held], SHIPPED_THRESHOLD), labels[held])
+    refit_prf = prf(refit.decide(features[held], SHIPPED_THRESHOLD), labels[held])
     figure("near_duplicate.refit_held_precision", refit_prf[1])
     figure("near_duplicate.refit_held_recall", refit_prf[2])
     assert np.allclose(shipped_prf, refit_prf, atol=DECISION_MARGIN), (shipped_prf, refit_prf)
@@ -122,7 +123,7 @@ def test_fact_agreement_beats_cosine_alone_on_held_out_pairs(mrpc) -> None:  # t
 
     # at the shipped, precision-oriented threshold, rule included: the precision cosine alone
     # has at its own precision-0.85 threshold, and far more recall
-    _, precision, recall = prf(DEFAULT_MODEL.decide(features[held]), labels[held])
+    _, precision, recall = prf(DEFAULT_MODEL.decide(features[held], SHIPPED_THRESHOLD), labels[held])
     figure("near_duplicate.shipped_precision", precision)
     figure("near_duplicate.shipped_recall", recall)
     assert precision >= 0.83, precision  # measured 0.851
@@ -139,6 +140,6 @@ def test_a_different_count_is_not_the_same_report() -> None:
     """The case the brief names: 175 vs 90 prisoners, otherwise the same words."""
     a = extract_facts("Russia and Ukraine exchanged 175 prisoners of war on Wednesday, Kyiv said.")
     b = extract_facts("Russia and Ukraine exchanged 90 prisoners of war on Wednesday, Kyiv said.")
-    same, probability = DEFAULT_MODEL.same_report(a, b, cosine=0.97)
+    same, probability = DEFAULT_MODEL.same_report(a, b, cosine=0.97, threshold=SHIPPED_THRESHOLD)
     assert not same, probability
-    assert DEFAULT_MODEL.same_report(a, a, cosine=1.0)[0]
+    assert DEFAULT_MODEL.same_report(a, a, cosine=1.0, threshold=SHIPPED_THRESHOLD)[0]
