@@ -15,12 +15,24 @@ is written for the person running the command: what is wrong and what to do.
     │   └── BrokerStartError   the JVM exited or did not answer in time
     ├── TopicError             creating or checking topics failed
     │   └── TopicMismatch      an existing topic has another partition count
-    ├── ToolError              a tool from Debian's packages (the tests' proof of deploy files)
-    │   ├── PrometheusError    the local Prometheus server and promtool
-    │   ├── ComposeError       docker-compose's own validation (``monitor.debian``)
-    │   └── KcatError          kcat, the subscriber command in the README (``monitor.debian``)
+    ├── ToolError              a tool from Debian's packages (``monitor.debian``; the tests' own
+    │   │                      docker-compose and kcat errors subclass it in ``tests/debian_tools.py``)
+    │   └── PrometheusError    Prometheus and promtool (``wirewatch prometheus``, the tests' server)
+    ├── FetchError             a feed's body cannot be read in full (``monitor.fetch``: becomes an outcome)
+    │   ├── TooLarge           past ``polling.max_bytes``, counted after decompression
+    │   └── UnsupportedEncoding  a Content-Encoding other than gzip, deflate or identity
+    ├── ParseError             a feed body could not be parsed (``monitor.parsing``: becomes an outcome)
+    │   ├── ParseTimeout       past ``polling.parse_timeout``
+    │   └── ParseCrashed       the parser process died (memory limit, crash)
+    ├── ModelError             the embedding model cannot be loaded
+    │   ├── ModelNotFound      neither the bundled model nor an existing directory
+    │   └── UnsupportedModel   not transformer → pooling (→ normalize): the openvino backend cannot run it
     ├── ArchiveError           an archive for replay or backtest cannot be read (names file and line)
     └── RecordDecodeError      bytes on a topic are not a valid record (goes to dead letters)
+
+Outside the tree, on purpose: ``detectors`` imports nothing from ``monitor``, so
+its ``QuerySyntaxError`` is a ``ValueError``, which config validation reports at
+the query's key and line like any other bad value.
 """
 
 from __future__ import annotations
@@ -74,11 +86,47 @@ class TopicMismatch(TopicError):
 
 
 class ToolError(WirewatchError):
-    """A tool from Debian's packages could not be installed or run (Prometheus, docker-compose, kcat)."""
+    """A tool from Debian's packages could not be installed or run (Prometheus; the tests' compose, kcat)."""
 
 
 class PrometheusError(ToolError):
     """Debian's Prometheus package could not be fetched, or the server did not start."""
+
+
+class FetchError(WirewatchError):
+    """A feed's body could not be read in full; the fetcher turns it into a poll outcome."""
+
+
+class TooLarge(FetchError):
+    """The body, decompressed, passed ``polling.max_bytes``."""
+
+
+class UnsupportedEncoding(FetchError):
+    """A Content-Encoding we do not decode (gzip, deflate and identity are)."""
+
+
+class ParseError(WirewatchError):
+    """A feed body could not be parsed; the poller turns it into a poll outcome."""
+
+
+class ParseTimeout(ParseError):
+    """A feed body took longer than ``polling.parse_timeout`` to parse."""
+
+
+class ParseCrashed(ParseError):
+    """The parser process died (memory limit, crash) on a feed body."""
+
+
+class ModelError(WirewatchError):
+    """The embedding model cannot be loaded."""
+
+
+class ModelNotFound(ModelError):
+    """The configured model is neither the bundled one nor an existing directory."""
+
+
+class UnsupportedModel(ModelError):
+    """The model's modules are not transformer → pooling (→ normalize): OpenVINO here cannot run it."""
 
 
 class RecordDecodeError(WirewatchError):

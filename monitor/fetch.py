@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor.config import PollingConfig
+from monitor.errors import TooLarge, UnsupportedEncoding
 from monitor.outcomes import Outcome
 
 DECODE_STEP = 64 * 1024
@@ -52,14 +53,6 @@ class FetchResult:
     @property
     def last_modified(self) -> str | None:
         return self.headers.get("last-modified")
-
-
-class TooLarge(Exception):
-    pass
-
-
-class UnsupportedEncoding(Exception):
-    pass
 
 
 class _Decoder:

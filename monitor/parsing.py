@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from monitor.errors import WirewatchError
+from monitor.errors import ParseCrashed, ParseTimeout
 from monitor.normalize import FeedContext, html_to_text, normalize_entry, normalize_language
 from streams.records import Article
 
@@ -35,14 +35,6 @@ log = logging.getLogger(__name__)
 
 ParseKind = Literal["feed", "html", "empty", "not-a-feed"]
 CHILD_MEMORY_LIMIT = 1536 * 1024 * 1024
-
-
-class ParseTimeout(WirewatchError):
-    """A feed body took longer than ``polling.parse_timeout`` to parse."""
-
-
-class ParseCrashed(WirewatchError):
-    """The parser process died (memory limit, crash) on a feed body."""
 
 
 @dataclass(frozen=True)

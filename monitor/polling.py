@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor.config import PollingConfig
+from monitor.errors import ParseCrashed, ParseTimeout
 from monitor.fetch import Fetcher, FetchResult
 from monitor.normalize import FeedContext
 from monitor.outcomes import Outcome
-from monitor.parsing import ParseCrashed, ParserPool, ParseTimeout
+from monitor.parsing import ParserPool
 from monitor.seen import SeenIndex, content_key
 from streams.records import Article, FeedSpec, FeedState, content_hash
 

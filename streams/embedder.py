@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from monitor.broker import wirewatch_home
 from monitor.config import DEFAULT_MODEL, EmbedConfig
-from monitor.errors import WirewatchError
+from monitor.errors import ModelError, ModelNotFound
 from monitor.machine import isa_label
 
 if TYPE_CHECKING:
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-class ModelNotFound(WirewatchError):
-    """The configured model is neither the bundled one nor an existing directory."""
 
 
 def model_path(name: str) -> Path:
@@ -97,7 +93,7 @@ def openvino_ir(source: Path) -> Path:
             timeout=900,
         )
         if result.returncode != 0 or not target.exists():
-            raise WirewatchError(f"converting {source} to OpenVINO failed:\n{result.stderr[-2000:]}")
+            raise ModelError(f"converting {source} to OpenVINO failed:\n{result.stderr[-2000:]}")
     return target
 
 

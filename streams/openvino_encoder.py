@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.errors import WirewatchError
+from monitor.errors import ModelError, UnsupportedModel
 
 TRANSFORMER = "sentence_transformers.models.Transformer"
 POOLING = "sentence_transformers.models.Pooling"
@@ -33,14 +33,10 @@ NORMALIZE = "sentence_transformers.models.Normalize"
 POOLING_MODES = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens")
 
 
-class UnsupportedModel(WirewatchError):
-    """The model's modules are not transformer → pooling (→ normalize): OpenVINO here cannot run it."""
-
-
 def check_load_order() -> None:
     """OpenVINO loaded after usearch cannot read a model (see ``streams.embedder.prepare_backend``)."""
     if "openvino" not in sys.modules and "usearch.compiled" in sys.modules:
-        raise WirewatchError(
+        raise ModelError(
             "OpenVINO must be loaded before usearch in a process: call "
             "streams.embedder.prepare_backend(config) at start (wirewatch run does)"
         )

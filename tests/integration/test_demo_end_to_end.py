@@ -22,12 +22,12 @@ import pytest
 
 from monitor.config import WirewatchConfig, load_config
 from monitor.demo import DEMO_CONFIG, FEEDS_ENV, DemoFeedServer
-from monitor.prometheus import LocalPrometheus
 from streams.records import Alert, SequencedArticle
 from streams.topics import Topics
 from tests.dashboard import queries as dashboard_queries
 from tests.dashboard import render
 from tests.kafka_helpers import read_all
+from tests.prometheus_server import LocalPrometheus
 
 pytestmark = pytest.mark.slow
 

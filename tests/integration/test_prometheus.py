@@ -22,7 +22,6 @@ import yaml
 
 from monitor.errors import PrometheusError
 from monitor.outcomes import Outcome
-from monitor.prometheus import LocalPrometheus
 from streams.records import Article
 from streams.topics import Topics
 from tests.dashboard import queries as dashboard_queries
@@ -31,6 +30,7 @@ from tests.integration.test_dedup import ag_news
 from tests.integration.test_polling import FAST_POLLING, rss
 from tests.kafka_fixtures import REPO_ROOT
 from tests.kafka_helpers import produce
+from tests.prometheus_server import LocalPrometheus
 
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 

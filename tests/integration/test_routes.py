@@ -25,18 +25,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from detectors.base import Severity
-from monitor.debian import Kcat
-from monitor.prometheus import LocalPrometheus
 from streams.admin import ensure_topics
 from streams.records import Alert, DeadLetter, SinkDeadLetter
 from streams.topics import Topics
 from tests.dashboard import queries as dashboard_queries
+from tests.debian_tools import Kcat
 from tests.integration.test_alerts_tail import alert
 from tests.integration.test_detect import cli, scrape
 from tests.integration.test_prometheus import wait_for
 from tests.integration.test_topics import _describe
 from tests.kafka_fixtures import write_config
 from tests.kafka_helpers import produce, read_all, wait_for_records
+from tests.prometheus_server import LocalPrometheus
 
 REPO = Path(__file__).resolve().parents[2]
 FLAKY_FAILURES = 6  # the ceasefire receiver's first requests fail (503, some with Retry-After)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from monitor.demo import DemoFeedServer, wait_until_ready
-from monitor.prometheus import LocalPrometheus
 from tests.integration.test_demo_end_to_end import COPIES, alerts_after_the_news, demo_config
 from tests.integration.test_prometheus import wait_for
 from tests.kafka_fixtures import sibling_worker
+from tests.prometheus_server import LocalPrometheus
 
 pytestmark = pytest.mark.slow
 

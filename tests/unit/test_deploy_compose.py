@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from monitor.config import load_config
-from monitor.debian import DockerCompose
+from tests.debian_tools import DockerCompose
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.config import PollingConfig
+from monitor.errors import ParseTimeout
 from monitor.fetch import Fetcher, make_client
 from monitor.normalize import FeedContext
-from monitor.parsing import ParserPool, ParseTimeout
+from monitor.parsing import ParserPool
 from monitor.polling import next_delay, poll_feed
 from streams.records import FeedSpec, FeedState
 from tests.feed_server import FeedServer

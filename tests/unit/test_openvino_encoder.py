@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streams.openvino_encoder import NORMALIZE, POOLING, TRANSFORMER, UnsupportedModel, pool, pooling_mode
+from monitor.errors import UnsupportedModel
+from streams.openvino_encoder import NORMALIZE, POOLING, TRANSFORMER, pool, pooling_mode
 
 # two texts of 3 and 1 real tokens, padded to 3; dim 2
 TOKENS = np.array(
