@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from detectors.durations import Duration
 from detectors.text import FieldText, Vocabulary, lazy
-from monitor.durations import Duration
 
 if TYPE_CHECKING:
     from detectors.gazetteer import Gazetteer

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from detectors.base import ArticleContext, BuildEnv, DecisionKind, DetectorSpec, Finding, State
-from monitor.durations import Duration
+from detectors.durations import Duration
 
 MAX_SOURCES = 200  # distinct sources kept per bucket
 

@@ -19,9 +19,9 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from detectors.base import ArticleContext, BuildEnv, DetectorSpec, Finding, State, article_key
+from detectors.durations import Duration
 from detectors.query import Term, evaluate
 from detectors.text import fold, words
-from monitor.durations import Duration
 
 MAX_TERMS = 500  # per history; the oldest go first
 

@@ -22,9 +22,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from detectors.base import ArticleContext, BuildEnv, DetectorSpec, Finding, State, article_key
+from detectors.durations import Duration
 from detectors.entity import entity_book
 from detectors.phrasebook import Phrasebook
-from monitor.durations import Duration
 
 KEEP = 16  # events kept per side and join key
 

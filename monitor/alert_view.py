@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from detectors.base import Severity
-from monitor.durations import parse_duration
+from detectors.durations import parse_duration
 from streams.records import Alert
 
 SEVERITY_STYLE = {

@@ -44,6 +44,7 @@ from monitor.errors import (
     MavenNotFound,
     PortInUse,
 )
+from monitor.home import wirewatch_home
 
 DEFAULT_KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.25.3"
@@ -52,12 +53,6 @@ MIN_JAVA = 17
 PR_SET_PDEATHSIG = 1
 
 Progress = Callable[[str], None]
-
-
-def wirewatch_home() -> Path:
-    """Machine-wide cache (jars, the installed environment): ``$WIREWATCH_HOME`` or ``~/.cache/wirewatch``."""
-    env = os.environ.get("WIREWATCH_HOME")
-    return Path(env) if env else Path.home() / ".cache" / "wirewatch"
 
 
 # ---------------------------------------------------------------- distribution
@@ -523,5 +518,4 @@ __all__ = [
     "check_java",
     "find_broker_processes",
     "free_port",
-    "wirewatch_home",
 ]

@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from detectors.durations import Duration
 from detectors.registry import KINDS, DetectorSpec, EntityDef, reference_problems
-from monitor.durations import Duration
 from monitor.errors import ConfigError
 from monitor.routing import RouteConfig, route_problems
 from monitor.yamlsource import YamlDocument, format_path, load_yaml

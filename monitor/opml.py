@@ -24,8 +24,8 @@ from typing import Any
 import listparser
 from pydantic import ValidationError
 
+from detectors.durations import format_duration
 from monitor.config import FeedConfig
-from monitor.durations import format_duration
 from monitor.errors import ConfigError
 
 WIREWATCH_NS = "https://github.com/wirewatch/wirewatch/opml"

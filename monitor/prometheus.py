@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.broker import wirewatch_home
 from monitor.debian import run as _run
 from monitor.debian import unpack
 from monitor.errors import PrometheusError
+from monitor.home import wirewatch_home
 
 PACKAGE = "prometheus"
 Progress = Callable[[str], None]

@@ -16,8 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from detectors.base import Severity
+from detectors.durations import Duration
 from detectors.registry import DetectorSpec
-from monitor.durations import Duration
 
 Problem = tuple[tuple[str | int, ...], str]
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from monitor.broker import wirewatch_home
 from monitor.config import DEFAULT_MODEL, EmbedConfig
 from monitor.errors import ModelError, ModelNotFound
+from monitor.home import wirewatch_home
 from monitor.machine import isa_label
 
 if TYPE_CHECKING:

@@ -14,13 +14,13 @@ import base64
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from detectors.base import Severity
+from detectors.base import DecisionKind, Severity
 from monitor.errors import RecordDecodeError
 
 R = TypeVar("R", bound="WireRecord")
@@ -173,9 +173,6 @@ class EnrichedArticle(WireRecord):
                 f"EnrichedArticle: vector has {array.size} components, dim says {self.dim}"
             )
         return array
-
-
-DecisionKind = Literal["first", "update", "exact", "near"]
 
 
 class Decision(BaseModel):

@@ -12,9 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.broker import wirewatch_home
 from monitor.debian import Progress, run, unpack
 from monitor.errors import ToolError
+from monitor.home import wirewatch_home
 
 
 class ComposeError(ToolError):

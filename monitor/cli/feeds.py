@@ -203,7 +203,7 @@ def import_feeds(
     """
     import yaml
 
-    from monitor.durations import parse_duration
+    from detectors.durations import parse_duration
     from monitor.opml import import_opml
 
     try:

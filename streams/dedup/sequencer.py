@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from detectors.base import DecisionKind
 from detectors.store import MemoryStore, Store
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
@@ -49,7 +50,6 @@ from streams.dedup.stories import add_member, best_story, open_story, with_ancho
 from streams.records import (
     ArticleState,
     Decision,
-    DecisionKind,
     EnrichedArticle,
     RevisionState,
     SequencedArticle,

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from detectors.base import ArticleContext
+from detectors.durations import parse_duration
 from detectors.engine import Engine
 from detectors.store import MemoryStore
 from monitor.config import DetectorsDocument
-from monitor.durations import parse_duration
 
 CASES = sorted((Path(__file__).parent / "detector_cases").glob("*.yaml"))
 T0 = 1_742_284_800.0  # 2025-03-18 08:00 UTC
