@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test quality-lower-isa test-isa lint unit integration bench bench-pipeline clean-state
+.PHONY: install demo test docs quality-lower-isa test-isa lint unit integration bench bench-pipeline clean-state
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the Python environment into $(VENV) (once per machine; torch is large)"
@@ -38,10 +38,14 @@ lint: install
 	$(VENV)/bin/ruff check monitor streams detectors tests
 	$(VENV)/bin/mypy
 
+# the docs site (mkdocs.yml), built strictly: a broken link or a stale nav entry fails
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 QUALITY := .wirewatch/quality
 LOWER_ISA = $(shell $(PY) -m monitor.machine --lower-isa-env)
 
-test: lint
+test: lint docs
 	@# the tests prove the shipped rules and dashboard on a real Prometheus (the demo does not need it)
 	@$(VENV)/bin/wirewatch prometheus install
 	WIREWATCH_QUALITY_FIGURES=$(QUALITY)/native.json $(PY) -m pytest -m "not benchmark" --durations=25 $(PYTEST_ARGS)

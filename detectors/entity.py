@@ -34,9 +34,18 @@ class EntityDef(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Id detectors refer to.")
-    names: tuple[str, ...] = Field(min_length=1, description="Spellings; the first is shown in alerts.")
+    names: tuple[str, ...] = Field(
+        min_length=1,
+        description=(
+            "Spellings (`Zelenskyy`, `Zelensky`, `Зеленський`), the first shown in alerts; a trailing "
+            "`*` also takes inflected forms (`Зеленськ*`)."
+        ),
+    )
     country: str | None = Field(None, description="ISO 3166 alpha-2 code of the entity's country.")
-    place: bool = Field(False, description="Also every spelling of this place in the gazetteer.")
+    place: bool = Field(
+        False,
+        description="Also every spelling the gazetteer knows for this place (Kyiv → Kiev, Київ, Киев …).",
+    )
 
     @field_validator("country")
     @classmethod

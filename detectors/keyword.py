@@ -30,11 +30,20 @@ from detectors.query import Node, anchors, evaluate, parse, terms_query
 
 
 class KeywordSpec(DetectorSpec):
-    """Fires when the query matches the article's chosen fields."""
+    """Fires when the query (or the term lists) matches the article's chosen fields.
+
+    Matching is case- and accent-insensitive, on whole words in any script;
+    Chinese, Japanese and Thai match character by character.
+    """
 
     kind: Literal["keyword"] = "keyword"
     query: str | None = Field(
-        None, description='Boolean query, e.g. `("air raid" OR "air-raid") AND (Kyiv OR Київ)`.'
+        None,
+        description=(
+            'Boolean query: `AND`, `OR`, `NOT`/`-`, `"phrases"`, `a NEAR/5 b` (either order; operands '
+            "may be `(x OR y)` groups), `prefix*`, parentheses; e.g. "
+            '`("air raid" OR "air-raid") AND (Kyiv OR Київ)`.'
+        ),
     )
     any: tuple[str, ...] = Field((), description="At least one of these terms must appear.")
     all: tuple[str, ...] = Field((), description="Every one of these terms must appear.")

@@ -22,7 +22,10 @@ class SemanticSpec(DetectorSpec):
     """Fires when the article's cosine similarity to an example reaches ``threshold``."""
 
     kind: Literal["semantic"] = "semantic"
-    examples: tuple[str, ...] = Field(min_length=1, description="Sentences that describe the event.")
+    examples: tuple[str, ...] = Field(
+        min_length=1,
+        description="Sentences that describe the event (embedded once, with the worker's model).",
+    )
     threshold: float = Field(0.6, gt=0, le=1, description="Cosine similarity to the closest example.")
 
     def build(self, env: BuildEnv) -> SemanticDetector:

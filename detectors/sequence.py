@@ -30,14 +30,22 @@ KEEP = 16  # events kept per side and join key
 
 
 class SequenceSpec(DetectorSpec):
-    """Fires when ``then`` matches within ``within`` after ``first`` matched, on a shared join key."""
+    """Fires when ``then`` matches within ``within`` after ``first`` matched, on a shared join key.
+
+    By event time, in either arrival order; the alert carries both articles,
+    preferring an original report over a later duplicate of it.
+    """
 
     kind: Literal["sequence"] = "sequence"
     first: str = Field(description="Detector id of the first event (A).")
     then: str = Field(description="Detector id of the event that follows (B).")
     within: Duration = Field(6 * 3600.0, gt=0, description="Longest time from A to B.")
     join: Literal["country", "entity", "story", "none"] = Field(
-        "country", description="What A and B must share."
+        "country",
+        description=(
+            "What A and B must share: `country` (named directly, through a gazetteer city or an "
+            "entity's `country`), `entity`, `story`, or `none`."
+        ),
     )
 
     def requires(self) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """The ``wirewatch.yaml`` document: frozen pydantic models, one per section.
 
 Every setting is documented where it is declared (the ``description`` of its
-field); the README's configuration reference is written from these. Unknown
+field); docs/reference/configuration.md is generated from these (monitor.reference). Unknown
 keys are errors, and every error names its key path and its line and column
 in the file (see ``load_config``). Secrets are ``SecretStr`` and can be given
 as ``${ENV_VAR}`` so they stay out of the file.
@@ -164,7 +164,8 @@ class EmbedConfig(Section):
         0.0,
         description=(
             "Longest wait for more articles when fewer than `batch_size` are waiting; 0: encode what "
-            "is there (under load, batches fill while the previous one is encoded)."
+            "is there (under load, batches fill while the previous one is encoded; at half load this "
+            "cut p99 fetched → detected from 2.3 s to 1.1 s, see `make bench-pipeline`)."
         ),
     )
     max_tokens: int = Field(256, ge=16, le=512, description="Token budget of title + lead text.")
@@ -182,30 +183,35 @@ class EmbedConfig(Section):
     backend: Literal["torch", "openvino"] = Field(
         "openvino",
         description=(
-            "Inference engine: `openvino` (the same weights converted once per machine, in a separate "
-            "process; torch is never imported by the worker: RSS 0.42 GB against 1.17 GB for torch, "
-            "2.2-2.4x torch's encode rate on a 2-core AMD EPYC; vectors at cosine >= 0.9999 to torch's; "
-            "models whose head is pooling, optionally normalized) or `torch` (sentence-transformers as "
-            "is: any model, and `device` for GPUs)."
+            "Inference engine. `openvino`: the same weights, converted once per machine into "
+            "`$WIREWATCH_HOME/openvino` by a separate process (~15 s; the Docker image does it at "
+            "build), nothing downloaded; the worker never imports torch, tokenizes with the model's "
+            "`tokenizer.json` and pools in numpy: RSS 0.42 GB instead of 1.17 GB, 2.2–2.4× torch's "
+            "encode rate on a 2-core AMD EPYC (AVX2), 0.9–1.1× on a 2-core Intel Xeon with AVX-512, "
+            "vectors in f32 within 3e-7 of torch's (`precision`); takes models whose head is pooling "
+            "(mean, CLS, max, mean/√length), optionally normalized, and refuses others with a clear "
+            "error. `torch`: sentence-transformers as is, for any model and for GPUs (`device`)."
         ),
     )
     precision: Literal["f32", "bf16"] = Field(
         "f32",
         description=(
-            "Arithmetic of `backend: openvino`. `f32` (default): the same vectors on every x86-64 CPU "
-            "(measured within 3e-7 of torch's under AVX-512, AVX2 and AVX), so the shipped thresholds "
-            "decide the same everywhere. `bf16`: what OpenVINO would pick by itself on CPUs with "
-            "AVX512_BF16 or AMX; it moves vectors 5,000x more (up to 1.5e-3 a coordinate) and changes "
-            "some dedup decisions; on a CPU with AVX512_BF16 but no AMX it was also slower (169 vs "
-            "259 texts/s). torch always runs in f32."
+            "Arithmetic of `backend: openvino`. `f32`: the same vectors on every x86-64 CPU (within "
+            "3e-7 of torch's under AVX-512, AVX2 and AVX caps, measured on MRPC's 8,152 sentences), so "
+            "the shipped thresholds decide the same everywhere. `bf16`: what OpenVINO picks by itself "
+            "on CPUs with AVX512_BF16 or AMX; it moves vectors 5,000× more (up to 1.5e-3 a coordinate, "
+            "cosine 0.99997 to f32), which moved the refit near-duplicate weights by 1.6–2.4e-3 and "
+            "changes a few dedup decisions; on an Intel Xeon with AVX512_BF16 but no AMX it was also "
+            "slower (169 vs 259 texts/s). torch always runs f32."
         ),
     )
     trim_memory: bool = Field(
         True,
         description=(
-            "Hand the memory a batch freed back to the OS (glibc `malloc_trim`; nothing elsewhere). "
-            "Without it, RSS settles far above the working set as batches vary in shape: the "
-            "model alone held 1.36-1.49 GB after 1,500 news texts, 1.0 GB with it (encode 5-8% slower)."
+            "Hand the memory a batch freed back to the OS (glibc `malloc_trim`; no effect with other C "
+            "libraries). Without it, RSS settles far above the working set as batch shapes vary: the "
+            "model alone held 1.36–1.49 GB (peak 1.39–1.52) after 1,500 news texts, 1.0 GB (peak 1.2) "
+            "with it, for an encode 5–8% slower."
         ),
     )
 
@@ -332,7 +338,9 @@ class PollingConfig(Section):
         ge=1,
         description="Consecutive 404 responses after which a feed is disabled (410 disables at once).",
     )
-    parse_timeout: Duration = Field(20.0, gt=0, description="Longest time to parse one feed body.")
+    parse_timeout: Duration = Field(
+        20.0, gt=0, description="Longest time to parse one feed body (the parser process is replaced)."
+    )
     parse_workers: int = Field(1, ge=1, le=16, description="Parser processes per worker.")
     seen_entries: int = Field(
         5000, ge=10, description="Entries remembered per feed (18 bytes each) so each is published once."
@@ -461,7 +469,18 @@ def _check_unique(section: str, ids: list[str]) -> None:
 
 
 class WirewatchConfig(Section):
-    """The whole `wirewatch.yaml`."""
+    """The whole `wirewatch.yaml` (`-c FILE` or `$WIREWATCH_CONFIG`).
+
+    Every section and key is optional except where marked. Unknown keys are
+    errors, reported at their line with a suggestion
+    (`wirewatch.yaml:6:5: feeds[0].intervl: unknown key (did you mean 'interval'?)`),
+    and `wirewatch config check FILE` lists every error of a file at once.
+    Any string value may reference the environment as `${VAR}` or
+    `${VAR:-default}`; an unset variable without a default is an error naming
+    the key and line. Secrets are never printed. Durations are written `250ms`,
+    `90s`, `5m`, `72h`, `7d`, `1w` or as plain seconds. A complete example:
+    `examples/wirewatch.yaml`.
+    """
 
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
     feeds: tuple[FeedConfig, ...] = Field((), description="Feeds to poll.")

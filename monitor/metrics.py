@@ -113,7 +113,8 @@ class Metrics:
         )
         self.stories_open = Gauge(
             "wirewatch_stories_open",
-            "Stories with an article inside the window, on this worker's sequencer.",
+            "Stories with an article inside the window (counted as they open and close, kept in the "
+            "sequencer's tables; workers not sequencing report 0).",
             registry=r,
         )
         self.dedup_recovery_seconds = Gauge(
@@ -135,7 +136,8 @@ class Metrics:
         )
         self.dedup_table_writes = Counter(
             "wirewatch_dedup_table_writes_total",
-            "Sequencer table keys written or deleted (each one changelog message).",
+            "Sequencer table keys written or deleted, each one changelog message (per article: about 4 "
+            "with the window filling, 5 with it full).",
             registry=r,
         )
         self.embed_batch_size = Histogram(

@@ -49,7 +49,11 @@ class WebhookConfig(_Section):
     backoff_initial: Duration = Field(
         0.5, gt=0, description="First retry delay; doubles each attempt, with full jitter."
     )
-    backoff_max: Duration = Field(60.0, gt=0, description="Longest delay between attempts (Retry-After too).")
+    backoff_max: Duration = Field(
+        60.0,
+        gt=0,
+        description="Longest computed wait (a receiver's `Retry-After` is honoured as given, within budget).",
+    )
     concurrency: int = Field(4, ge=1, le=256, description="Requests in flight at once for this route.")
 
     @field_validator("url")
@@ -61,7 +65,43 @@ class WebhookConfig(_Section):
 
 
 class RouteConfig(_Section):
-    """A further alert topic and the alerts it takes."""
+    """A further alert topic and the alerts it takes, optionally delivered to a webhook.
+
+    Every alert goes to `<prefix>alerts`; a route also copies the alerts it
+    matches to `<prefix>alerts.<name>`, keyed by alert id. The criteria a route
+    gives must all hold (detectors: any of; labels: any of); a route with none
+    takes every alert. A route naming a detector id or a label no detector has
+    is a config error at its key and line (checked against the detectors the
+    file starts with; a detectors document applied later that drops them
+    leaves the route matching nothing).
+
+    ```yaml
+    routes:
+      - name: ceasefire            # topic wirewatch.alerts.ceasefire
+        labels: [ceasefire]
+      - name: critical
+        min_severity: critical
+        webhook:
+          url: https://hooks.slack.com/services/${SLACK_PATH}
+          format: slack
+      - name: desk
+        detectors: [pow-exchange, ceasefire-new-term]
+        retention: 30d
+        webhook: {url: "https://desk.example/wirewatch", secret: "${DESK_WEBHOOK_SECRET}"}
+    ```
+
+    Webhook delivery: timeouts, connection errors, 408, 425, 429 and 5xx are
+    retried; any other status is the receiver refusing the alert and is not.
+    Every request carries `Idempotency-Key: <alert id>` (and
+    `X-Wirewatch-Alert-Id`): alert ids are deterministic, so a receiver that
+    keeps the keys it has taken gets each alert once, whatever a restart or a
+    retry resends (a worker itself does not resend an id it has delivered).
+    After `max_attempts` or `retry_budget` the alert goes to
+    `<prefix>sinks.deadletter` with the last error (record `SinkDeadLetter`:
+    sink, URL origin, the alert, attempts, error, times); a sink acknowledges
+    its alerts only once each is delivered or dead-lettered, so nothing is
+    lost, and a failing receiver holds back only its own route.
+    """
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",

@@ -194,7 +194,8 @@ class ConsumerLag:
 
         family = GaugeMetricFamily(
             "wirewatch_consumer_lag",
-            "Messages behind the end of each partition this worker consumes (highwater - committed).",
+            "Messages not yet committed on the partitions this worker consumes now (highwater - committed, "
+            "read at scrape time; changelogs left out). The group's lag on a topic: sum by (topic).",
             labels=["topic", "partition"],
         )
         for topic, partition, lag in self.lags():
@@ -247,7 +248,8 @@ class RecoveryProgress:
             left = 0
         yield GaugeMetricFamily(
             "wirewatch_recovery_remaining_records",
-            "Changelog records this worker still reads to restore its tables (0 when not recovering).",
+            "Changelog records this worker still reads to restore its tables after an assignment (read "
+            "from Faust's recovery at scrape time; 0 when not recovering).",
             value=left,
         )
 

@@ -81,7 +81,7 @@ KCAT_PACKAGES = ("kcat", "librdkafka1", "libyajl2")
 
 @dataclass(frozen=True)
 class Kcat:
-    """The ``kcat`` command the README gives subscribers, run as they would run it."""
+    """The ``kcat`` command docs/operations.md gives subscribers, run as they would run it."""
 
     cache: Path | None = None
 

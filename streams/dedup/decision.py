@@ -6,7 +6,7 @@ rows of MRPC's train split (news sentence pairs labelled "same report" or
 "related but different") and are checked on the odd rows by
 ``tests/unit/test_near_duplicate_quality.py``, which refits them and fails if
 the shipped constants or the measured quality drift. Measured on the held-out
-rows (README, "Near duplicates"): at the F1-optimal point F1 0.837 vs 0.831
+rows (docs/architecture.md, "Near duplicates"): at the F1-optimal point F1 0.837 vs 0.831
 for cosine alone; at the shipped, precision-oriented threshold (precision
 0.85) recall 0.72 where cosine alone reaches 0.51.
 

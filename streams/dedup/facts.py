@@ -6,7 +6,7 @@ together; for a news monitor the second may be the news. So the decision looks
 at the facts too: numbers that conflict (neither set contains the other),
 named people and places that differ, and plain word overlap. The features
 below feed a small logistic model (``streams.dedup.decision``) whose weights
-were fitted on the MRPC news paraphrase corpus (see the README for the method
+were fitted on the MRPC news paraphrase corpus (see docs/architecture.md for the method
 and figures); extraction is regex-only and costs microseconds per text.
 """
 

@@ -104,7 +104,7 @@ def best_story(
     The article must also be close to the story's anchor, its first article:
     linking through members alone chains related stories into one ("Ukraine
     war") on a topic-dense stream, and so does a running centroid, which drifts
-    toward the generic. Measured on RUWA (README, "Dedup and stories").
+    toward the generic. Measured on RUWA (docs/architecture.md, "Dedup and stories").
     """
     best: tuple[StoryState, float] | None = None
     for similarity, story in candidates:

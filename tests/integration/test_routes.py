@@ -72,7 +72,7 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.secret is not None:  # as the README's `genuine()` does
+                if receiver.secret is not None:  # as docs/operations.md's `genuine()` does
                     stamp = self.headers["X-Wirewatch-Timestamp"]
                     mac = hmac.new(receiver.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
                     if self.headers.get("X-Wirewatch-Signature") != "sha256=" + mac.hexdigest():
@@ -204,7 +204,7 @@ def test_routes_and_webhook_sinks(wirewatch_config, worker_factory, receivers, t
     assert tail.returncode == 0, tail.stderr
     assert {json.loads(line)["id"] for line in tail.stdout.splitlines()} == expected["ceasefire"]
 
-    # and kcat (Debian's package), as the README runs it; -e stops at the end instead of following
+    # and kcat (Debian's package), as docs/operations.md runs it; -e stops at the end instead of following
     kcat = Kcat().run("-C", "-b", config.kafka.bootstrap[0], "-t", topics.route("critical"),
                       "-o", "beginning", "-f", "%k %s\n", "-e")  # fmt: skip
     assert kcat.returncode == 0, kcat.stderr

@@ -9,7 +9,7 @@
 * RUWA headlines from eight sites: stories group headlines of one event,
   across sites, and rarely mix events.
 
-Each bound below is the figure measured when the thresholds were chosen (README,
+Each bound below is the figure measured when the thresholds were chosen (docs/architecture.md,
 "Dedup and stories"), with a small margin; the test fails if quality drops.
 """
 
@@ -36,7 +36,7 @@ from tests.quality import figure
 
 pytestmark = [pytest.mark.slow, pytest.mark.quality]
 
-# measured with the shipped settings (README, "Dedup and stories"), less a small margin
+# measured with the shipped settings (docs/architecture.md, "Dedup and stories"), less a small margin
 NEAR_RATE_BBC_MAX = 0.008  # measured 33 of 5,502 links (0.60%)
 STORIES_PER_LINK_BBC_MIN = 0.90  # measured 5,196 stories for 5,502 links (0.944)
 RUWA_PURITY_MIN = 0.75  # measured 0.771

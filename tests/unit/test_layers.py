@@ -6,7 +6,7 @@ layer       modules                                                        may i
 detectors   ``detectors.*``: detector kinds, pure logic                     detectors
 library     ``monitor.*`` but the CLI and the demo; ``streams.records``     detectors, library
 streams     ``streams.*``: the Faust app, its agents and services           all but the top
-top         ``monitor.cli.*``, ``monitor.demo``                             everything
+top         ``monitor.cli.*``, ``monitor.demo``, ``monitor.reference``      everything
 =========== ============================================================== =====================
 
 ``streams.records`` is the one ``streams`` module in the library: the records
@@ -26,7 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 OURS = ("monitor", "streams", "detectors")
 LIBRARY_FROM_STREAMS = {"streams.records"}
-TOP = ("monitor.cli", "monitor.demo")
+TOP = ("monitor.cli", "monitor.demo", "monitor.reference")  # the reference reads every layer
 ORDER = ("detectors", "library", "streams", "top")
 
 

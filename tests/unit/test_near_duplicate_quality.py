@@ -2,7 +2,7 @@
 
 The model's weights are fitted on MRPC's even rows and judged on the odd rows,
 against cosine similarity alone with its threshold chosen the same way.
-Figures and method: README, "Near duplicates".
+Figures and method: docs/architecture.md, "Near duplicates".
 """
 
 from __future__ import annotations
