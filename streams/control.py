@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from monitor.config import DetectorsDocument, WirewatchConfig, detectors_from_data
+from monitor.config import DetectorsDocument, WirewatchConfig
 from monitor.errors import ConfigError, RecordDecodeError
+from monitor.loading import detectors_from_data
 from streams.connection import aiokafka_options
 from streams.records import DetectorsRelease
 from streams.registry import read_compacted

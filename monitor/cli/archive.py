@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.common import ConfigOption, as_client, console, escape, load, out, progress, say, topics_of
-from monitor.config import WirewatchConfig, load_detectors
+from monitor.config import WirewatchConfig
 from monitor.errors import ArchiveError, TopicError
+from monitor.loading import load_detectors
 
 if TYPE_CHECKING:
     from streams.records import Article

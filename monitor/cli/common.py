@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig, load_config
+from monitor.config import DEFAULT_CONFIG_FILE, WirewatchConfig
 from monitor.errors import BrokerError
+from monitor.loading import load_config
 
 if TYPE_CHECKING:
     from rich.progress import Progress

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from monitor.cli.common import tell
-from monitor.config import DEFAULT_CONFIG_FILE, load_config
+from monitor.config import DEFAULT_CONFIG_FILE
+from monitor.loading import load_config
 
 config_app = typer.Typer(help="Validate configuration files.", no_args_is_help=True)
 

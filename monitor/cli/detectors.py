@@ -22,7 +22,8 @@ from detectors.registry import KINDS
 from detectors.store import MemoryStore
 from monitor.cli.common import ConfigOption, escape, load, tell
 from monitor.cli.common import out as console  # results on stdout: copied and grepped
-from monitor.config import DetectorsDocument, load_detectors
+from monitor.config import DetectorsDocument
+from monitor.loading import load_detectors
 
 detectors_app = typer.Typer(
     help="Detectors: kinds, validation, dry runs, and the release in force on Kafka.", no_args_is_help=True

@@ -20,7 +20,7 @@ import yaml
 from detectors.base import ArticleContext
 from detectors.engine import Engine
 from detectors.store import MemoryStore
-from monitor.config import load_detectors
+from monitor.loading import load_detectors
 from tests.unit.test_dedup_quality import ruwa
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]

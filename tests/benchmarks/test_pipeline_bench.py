@@ -47,7 +47,8 @@ from typing import Any
 
 import pytest
 
-from monitor.config import EmbedConfig, WirewatchConfig, load_detectors
+from monitor.config import EmbedConfig, WirewatchConfig
+from monitor.loading import load_detectors
 from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
 from tests.benchmarks.conftest import RESULTS, machine

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import WirewatchConfig, load_config
+from monitor.config import WirewatchConfig
 from monitor.demo import DEMO_CONFIG, FEEDS_ENV, DemoFeedServer
+from monitor.loading import load_config
 from streams.records import Alert, SequencedArticle
 from streams.topics import Topics
 from tests.dashboard import queries as dashboard_queries

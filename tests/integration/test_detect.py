@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import jsonschema
 
-from monitor.config import WirewatchConfig, load_detectors
+from monitor.config import WirewatchConfig
+from monitor.loading import load_detectors
 from streams.records import Alert, Article, EnrichedArticle
 from streams.topics import Topics
 from tests.integration.test_dedup import ag_news

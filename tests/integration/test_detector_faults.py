@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config import load_detectors
+from monitor.loading import load_detectors
 from streams.records import EnrichedArticle
 from streams.topics import Topics
 from tests.integration.test_detect import EXPECTED, REPO, alerts, article, scrape, stream

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import WirewatchConfig, load_detectors
+from monitor.config import WirewatchConfig
+from monitor.loading import load_detectors
 from streams.records import Alert
 from streams.topics import Topics
 from tests.feed_server import FeedServer

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from monitor.archive import load_archive
 from monitor.cli import app
-from monitor.config import DetectorsDocument, WirewatchConfig, load_detectors
+from monitor.config import DetectorsDocument, WirewatchConfig
 from monitor.demo import DEMO_DIR, DemoNews
 from monitor.errors import ArchiveError
+from monitor.loading import load_detectors
 from streams.backtest import backtest
 from streams.records import Article
 from tests.feed_server import SHARED_FEEDS

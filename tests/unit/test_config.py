@@ -13,8 +13,9 @@ import pytest
 from pydantic import BaseModel
 
 from detectors.base import DetectorSpec
-from monitor.config import WirewatchConfig, load_config, parse_config
+from monitor.config import WirewatchConfig
 from monitor.errors import ConfigError
+from monitor.loading import load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import feedparser
 import httpx
 
-from monitor.config import load_detectors
 from monitor.demo import DEMO_DIR, DemoClock, DemoFeedServer, DemoNews, render_feed
+from monitor.loading import load_detectors
 
 
 def test_the_news_is_in_time_order_and_expects_what_the_shipped_detectors_can_fire() -> None:

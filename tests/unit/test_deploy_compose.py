@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.config import load_config
+from monitor.loading import load_config
 from tests.debian_tools import DockerCompose
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import yaml
 from detectors.registry import KINDS
-from monitor.config import parse_config
+from monitor.loading import parse_config
 from monitor.errors import ConfigError
 print("kinds:", ",".join(sorted(KINDS)))
 text = yaml.safe_dump({"detectors": [{"id": "f", "kind": "faulty", "fails_on": "x", "error_limit": 2}]})

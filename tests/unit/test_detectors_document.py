@@ -8,8 +8,8 @@ import pytest
 
 from detectors.state import Expiring
 from detectors.store import MemoryStore
-from monitor.config import parse_config, parse_detectors
 from monitor.errors import ConfigError
+from monitor.loading import parse_config, parse_detectors
 
 
 def errors_of(text: str) -> list[str]:

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from detectors.query import QuerySyntaxError, evaluate, parse
 from detectors.text import FieldText
-from monitor.config import WirewatchConfig, parse_config
+from monitor.config import WirewatchConfig
 from monitor.errors import ConfigError
+from monitor.loading import parse_config
 from monitor.normalize import FeedContext, normalize_entry, to_utc
 from monitor.urls import TRACKING_PARAMS, TRACKING_PREFIXES, canonical_url, is_tracking_param
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from detectors.base import Severity
-from monitor.config import WirewatchConfig, load_config, parse_config
+from monitor.config import WirewatchConfig
 from monitor.errors import ConfigError
+from monitor.loading import load_config, parse_config
 from streams.agents.route import matching_routes, route_filter
 from streams.topics import Topics, topic_specs
 from tests.unit.test_records import make_alert
