@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from detectors.store import MemoryStore
 from monitor.config import DetectorsDocument, WirewatchConfig
 from streams.agents.detect import alert_record, article_context, build_engine
-from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.dedup.sequencer import Sequencer
+from streams.dedup.tables import SequencerState
 from streams.records import Alert, Article, EnrichedArticle
 
 if TYPE_CHECKING:

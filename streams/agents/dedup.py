@@ -36,7 +36,8 @@ from streams.agents.detect import attach as attach_detect
 from streams.app import StageContext
 from streams.batching import as_current_event, micro_batches
 from streams.deadletter import dead_letter
-from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.dedup.sequencer import Sequencer
+from streams.dedup.tables import SequencerState
 from streams.records import ArticleState, EnrichedArticle, StoryState, WindowEntry, WireRecord
 from streams.tableviews import BufferedView, TableView
 

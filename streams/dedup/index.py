@@ -344,3 +344,32 @@ class WindowIndex:
         self._dirty = set()
         self.high_key = int(manifest["high_key"])
         return True
+
+
+class Batch:
+    """A batch in flight: neighbours searched up front, and the batch's own vectors, added at its end.
+
+    The index is searched once for the whole batch before any of it is added, so
+    an article's neighbours are those found in the index plus the earlier
+    articles of its own batch, compared exactly (``streams.dedup.sequencer``). The
+    batch's vectors go into the index together when it ends (the sequencer's ``end_batch``).
+    """
+
+    def __init__(self, found: dict[int, list[Neighbor]], dim: int, capacity: int) -> None:
+        self.found = found  # seq → neighbours in the index as it was before the batch
+        self.keys: list[int] = []
+        self.buckets: list[int] = []
+        self.times: list[float] = []
+        self._vectors = np.empty((max(capacity, 1), dim), dtype=np.float32)
+
+    def add(self, key: int, vector: npt.NDArray[np.float32], bucket: int, at: float) -> None:
+        if len(self.keys) == len(self._vectors):
+            self._vectors = np.vstack([self._vectors, np.empty_like(self._vectors)])
+        self._vectors[len(self.keys)] = vector
+        self.keys.append(key)
+        self.buckets.append(bucket)
+        self.times.append(at)
+
+    @property
+    def vectors(self) -> npt.NDArray[np.float32]:
+        return self._vectors[: len(self.keys)]

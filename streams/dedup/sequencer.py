@@ -29,7 +29,6 @@ vector index drops whole shards.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import os
@@ -41,12 +40,12 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.base import DecisionKind
-from detectors.store import MemoryStore, Store
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
 from streams.dedup.facts import Facts, extract_facts, pair_features
-from streams.dedup.index import Neighbor, WindowIndex
+from streams.dedup.index import Batch, Neighbor, WindowIndex
 from streams.dedup.stories import add_member, best_story, open_story, with_anchor
+from streams.dedup.tables import SequencerState, delivery_key, event_time
 from streams.records import (
     ArticleState,
     Decision,
@@ -69,61 +68,17 @@ STORIES_OPEN = "stories_open"  # meta key: the count of open stories
 FACTS_CACHE = 100_000  # candidates' extracted facts kept (a few KB each)
 
 
-@dataclass
-class SequencerState:
-    """The sequencer's tables. ``meta`` holds the clock and the eviction cursor."""
+@dataclass(frozen=True)
+class Verdict:
+    """What one of the two decision paths found, before the story and the tables are written."""
 
-    articles: Store[str, ArticleState]
-    hashes: Store[str, str]  # content hash → "seq|root id"
-    window: Store[int, WindowEntry]
-    stories: Store[str, StoryState]
-    meta: Store[str, float]
-
-    @classmethod
-    def in_memory(cls) -> SequencerState:
-        """Plain dicts: for tests, backtests and benchmarks without Kafka."""
-        return cls(MemoryStore(), MemoryStore(), MemoryStore(), MemoryStore(), MemoryStore())
-
-
-def delivery_key(enriched: EnrichedArticle) -> str:
-    """One poller publication: the same feed, fetch time and content is the same delivery."""
-    a = enriched.article
-    raw = f"{a.feed_id}\x1f{a.fetched_at.isoformat()}\x1f{enriched.content_hash}"
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
-
-
-def event_time(enriched: EnrichedArticle) -> float:
-    a = enriched.article
-    return min(a.published_at, a.fetched_at).timestamp()
-
-
-class Batch:
-    """A batch in flight: neighbours searched up front, and the batch's own vectors, added at its end.
-
-    The index is searched once for the whole batch before any of it is added, so
-    an article's neighbours are those found in the index plus the earlier
-    articles of its own batch, compared exactly (``Sequencer._neighbors``). The
-    batch's vectors go into the index together when it ends (``Sequencer.end_batch``).
-    """
-
-    def __init__(self, found: dict[int, list[Neighbor]], dim: int, capacity: int) -> None:
-        self.found = found  # seq → neighbours in the index as it was before the batch
-        self.keys: list[int] = []
-        self.buckets: list[int] = []
-        self.times: list[float] = []
-        self._vectors = np.empty((max(capacity, 1), dim), dtype=np.float32)
-
-    def add(self, key: int, vector: npt.NDArray[np.float32], bucket: int, at: float) -> None:
-        if len(self.keys) == len(self._vectors):
-            self._vectors = np.vstack([self._vectors, np.empty_like(self._vectors)])
-        self._vectors[len(self.keys)] = vector
-        self.keys.append(key)
-        self.buckets.append(bucket)
-        self.times.append(at)
-
-    @property
-    def vectors(self) -> npt.NDArray[np.float32]:
-        return self._vectors[: len(self.keys)]
+    kind: DecisionKind
+    root_id: str  # the first article of the chain this one belongs to
+    story: StoryState | None  # None: it opens a story
+    revision: int = 0
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    probability: float | None = None
 
 
 class Sequencer:
@@ -327,42 +282,13 @@ class Sequencer:
         text = article.text_for_embedding()[:MAX_TEXT]
         title_hash = content_hash(article.title)
 
-        kind: DecisionKind = "first"
-        revision = 0
-        duplicate_of: str | None = None
-        similarity: float | None = None
-        probability: float | None = None
-        story: StoryState | None = None
-        root_id = article.id
-
         if known is not None:
-            root_id = known.root_id
-            story = st.stories.get(known.story_id)
-            if story is None:
-                story = self._reopen(known, enriched, clock, seq)
-                self._stories_changed(+1)
-            same = next((r for r in known.revisions if r.content_hash == enriched.content_hash), None)
-            latest = known.revisions[-1]
-            other_feed = all(r.feed_id != article.feed_id for r in known.revisions)
-            if same is not None:
-                kind, revision, duplicate_of = "exact", same.revision, root_id
-            elif other_feed and latest.title_hash == title_hash:
-                kind, revision, duplicate_of = "exact", latest.revision, root_id
-            else:
-                kind, revision = "update", max(r.revision for r in known.revisions) + 1
-                duplicate_of = None if root_id == article.id else root_id
+            verdict = self._decide_known(known, enriched, title_hash, clock, seq)
         else:
-            by_hash = st.hashes.get(enriched.content_hash)
-            origin = st.articles.get(by_hash.split("|", 1)[1]) if by_hash else None
-            if origin is not None:
-                kind, duplicate_of, root_id = "exact", origin.root_id, origin.root_id
-                story = st.stories.get(origin.story_id)
-            elif vector is not None and index is not None:
-                kind, duplicate_of, similarity, probability, story = self._compare(
-                    index, vector, text, clock, seq, previous_clock
-                )
-                if duplicate_of is not None:
-                    root_id = duplicate_of
+            verdict = self._decide_new(enriched, index, vector, text, clock, seq, previous_clock)
+        kind, story, root_id = verdict.kind, verdict.story, verdict.root_id
+        revision, duplicate_of = verdict.revision, verdict.duplicate_of
+        similarity, probability = verdict.similarity, verdict.probability
 
         new_story = story is None
         if story is None:
@@ -402,6 +328,50 @@ class Sequencer:
         st.hashes[enriched.content_hash] = f"{seq}|{root_id}"
         self._evict(clock, seq)
         return self._out(enriched, decision, story, replayed=False)
+
+    def _decide_known(
+        self, known: ArticleState, enriched: EnrichedArticle, title_hash: str, clock: float, seq: int
+    ) -> Verdict:
+        """A known id: the same content again (``exact``), or a changed one (``update``), in its story."""
+        article = enriched.article
+        root_id = known.root_id
+        story = self.state.stories.get(known.story_id)
+        if story is None:
+            story = self._reopen(known, enriched, clock, seq)
+            self._stories_changed(+1)
+        same = next((r for r in known.revisions if r.content_hash == enriched.content_hash), None)
+        latest = known.revisions[-1]
+        other_feed = all(r.feed_id != article.feed_id for r in known.revisions)
+        if same is not None:
+            return Verdict("exact", root_id, story, same.revision, root_id)
+        if other_feed and latest.title_hash == title_hash:  # a feed's own summary of the same URL
+            return Verdict("exact", root_id, story, latest.revision, root_id)
+        revision = max(r.revision for r in known.revisions) + 1
+        return Verdict("update", root_id, story, revision, None if root_id == article.id else root_id)
+
+    def _decide_new(
+        self,
+        enriched: EnrichedArticle,
+        index: WindowIndex | None,
+        vector: npt.NDArray[np.float32] | None,
+        text: str,
+        clock: float,
+        seq: int,
+        previous_clock: float,
+    ) -> Verdict:
+        """A new id: known content (``exact``), a near duplicate in the window (``near``), or ``first``."""
+        st = self.state
+        by_hash = st.hashes.get(enriched.content_hash)
+        origin = st.articles.get(by_hash.split("|", 1)[1]) if by_hash else None
+        if origin is not None:
+            return Verdict("exact", origin.root_id, st.stories.get(origin.story_id), 0, origin.root_id)
+        if vector is None or index is None:
+            return Verdict("first", enriched.article.id, None)
+        kind, duplicate_of, similarity, probability, story = self._compare(
+            index, vector, text, clock, seq, previous_clock
+        )
+        root_id = duplicate_of if duplicate_of is not None else enriched.article.id
+        return Verdict(kind, root_id, story, 0, duplicate_of, similarity, probability)
 
     def _reopen(self, known: ArticleState, enriched: EnrichedArticle, clock: float, seq: int) -> StoryState:
         """A known article's story was closed (no article for a window): it continues, same id."""

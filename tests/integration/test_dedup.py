@@ -12,7 +12,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from monitor.config import WirewatchConfig
-from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.dedup.sequencer import Sequencer
+from streams.dedup.tables import SequencerState
 from streams.records import Article, Decision, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
 from tests.feed_server import SHARED

@@ -28,7 +28,8 @@ from monitor.config import DedupConfig, StoriesConfig
 from monitor.normalize import FeedContext
 from monitor.parsing import parse_feed
 from monitor.polling import diff_entries
-from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.dedup.sequencer import Sequencer
+from streams.dedup.tables import SequencerState
 from streams.records import Article, EnrichedArticle, FeedState, SequencedArticle
 from tests.embedding_cache import cached_vectors
 from tests.feed_server import SHARED

@@ -11,8 +11,9 @@ import pytest
 
 from detectors.store import MemoryStore
 from monitor.config import DedupConfig, StoriesConfig
-from streams.dedup.sequencer import Sequencer, SequencerState
+from streams.dedup.sequencer import Sequencer
 from streams.dedup.stories import story_id_for
+from streams.dedup.tables import SequencerState
 from streams.records import Article, EnrichedArticle, content_hash
 
 DIM = 32
