@@ -32,13 +32,21 @@ from typing import Any, TypeVar
 from monitor.config import DedupConfig
 from monitor.errors import RecordDecodeError
 from streams.agents.detect import STATE_TABLE as DETECTOR_TABLE
+from streams.agents.detect import DetectStage
 from streams.agents.detect import attach as attach_detect
 from streams.app import StageContext
 from streams.batching import as_current_event, micro_batches
 from streams.deadletter import dead_letter
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
-from streams.records import ArticleState, EnrichedArticle, StoryState, WindowEntry, WireRecord
+from streams.records import (
+    ArticleState,
+    EnrichedArticle,
+    SequencedArticle,
+    StoryState,
+    WindowEntry,
+    WireRecord,
+)
 from streams.tableviews import BufferedView, TableView
 
 log = logging.getLogger(__name__)
@@ -206,96 +214,83 @@ class DedupRuntime:
         self.ctx.metrics.stories_open.set(self.sequencer.stories_open if self.sequencer is not None else 0)
 
 
-def register(ctx: StageContext) -> None:
-    app = ctx.app
-    settings = ctx.config.pipeline.dedup
+def _store_url(settings: DedupConfig, name: str) -> str:
+    # a table's own store URL needs a path (``rocksdb://`` alone is falsy to yarl, and
+    # Faust would quietly fall back to the app's memory store); the path names the files
+    return f"rocksdb:sequencer-{name}" if settings.store == "rocksdb" else "memory://"
 
-    def store(name: str) -> str:
-        # a table's own store URL needs a path (``rocksdb://`` alone is falsy to yarl, and
-        # Faust would quietly fall back to the app's memory store); the path names the files
-        return f"rocksdb:sequencer-{name}" if settings.store == "rocksdb" else "memory://"
 
-    options = store_options(settings)
-    tables = {
-        name: app.Table(
-            f"sequencer-{name}",
-            default=None,
-            partitions=1,  # like the enriched topic: one ordered sequence, whole state in one place
-            key_type=bytes,
-            value_type=bytes,
-            store=store(name),
-            options=options[name],
-        )
-        for name in SEQUENCER_TABLES
-    }
-    runtime = DedupRuntime(ctx, tables)
-    threads = os.cpu_count() or 1
-    ctx.services["dedup"] = runtime
-    detect = attach_detect(ctx, store(DETECTOR_TABLE), options[DETECTOR_TABLE])
-    source = ctx.raw_topic(ctx.topics.articles_enriched)
-    sink = ctx.raw_topic(ctx.topics.articles_sequenced)
-    alerts_topic = ctx.raw_topic(ctx.topics.alerts)
-    deadletters = ctx.raw_topic(ctx.topics.deadletter)
-    metrics = ctx.metrics
+class DedupStage:
+    """The dedup stage on one worker: sequence each batch, run the detectors, send what they made.
 
-    @app.agent(source, name=f"{ctx.config.worker.app_id}.dedup")  # type: ignore[untyped-decorator]
-    async def dedup(stream: Any) -> None:
-        # Micro-batches, acknowledged after processing (``micro_batches``; not take_events, whose
-        # buffer lost an event across a rebalance in our drill). Outputs and table writes are not
-        # awaited one by one: Faust flushes the producer before it commits an offset, so an
-        # offset is committed only after its outputs and changelog messages are in Kafka.
-        async for events in micro_batches(stream, settings.batch_size, settings.batch_wait):
-            async with runtime.lock:
-                with as_current_event(events[-1]):
-                    await process(events)
+    Outputs and table writes are not awaited one by one: Faust flushes the
+    producer before it commits an offset, so an offset is committed only after
+    its outputs and changelog messages are in Kafka.
+    """
 
-    async def process(events: list[Any]) -> None:
+    def __init__(self, ctx: StageContext, runtime: DedupRuntime, detect: DetectStage) -> None:
+        self.ctx, self.runtime, self.detect = ctx, runtime, detect
+        self.metrics = ctx.metrics
+        self.threads = os.cpu_count() or 1
+        self.sink = ctx.raw_topic(ctx.topics.articles_sequenced)
+        self.alerts = ctx.raw_topic(ctx.topics.alerts)
+        self.deadletters = ctx.raw_topic(ctx.topics.deadletter)
+
+    async def process(self, events: list[Any]) -> None:
+        """One micro-batch: decode (bad bytes to dead letters), sequence, detect, flush the tables."""
+        runtime, metrics = self.runtime, self.metrics
         sequencer = await runtime.ready(events[0].message.offset)
-        await detect.ready()
+        await self.detect.ready()
         items: list[tuple[EnrichedArticle, Any]] = []
         for event in events:
             try:
                 items.append((EnrichedArticle.decode(event.message.value), event.message))
             except RecordDecodeError as exc:
-                await dead_letter(deadletters, STAGE, event.message, exc, metrics.deadletters)
+                await dead_letter(self.deadletters, STAGE, event.message, exc, metrics.deadletters)
         if not items:
             return
         started = time.perf_counter()
         detect_time = 0.0
         # the batch's index search runs on all cores, off the event loop (usearch releases the GIL)
         await asyncio.get_running_loop().run_in_executor(
-            runtime.executor, sequencer.begin_batch, [(e, m.offset) for e, m in items], threads
+            runtime.executor, sequencer.begin_batch, [(e, m.offset) for e, m in items], self.threads
         )
         try:
             for enriched, message in items:
-                try:
-                    out = sequencer.process(enriched, message.offset)
-                except Exception as exc:  # a bug or a hostile record: dead-letter it, keep going
-                    log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)
-                    await dead_letter(deadletters, STAGE, message, exc, metrics.deadletters)
-                    continue
-                count(out)
-                await sink.send(key=out.article.id.encode(), value=out.encode())
-                detect_started = time.perf_counter()
-                try:
-                    alerts = detect.run(out, enriched)
-                except Exception:  # the article is sequenced; a detection bug must not stop the stage
-                    log.exception("detect: failed on %s@%d", message.topic, message.offset)
-                    metrics.detector_errors.labels("(stage)").inc()
-                    alerts = []
-                detect_time += time.perf_counter() - detect_started
-                for alert in alerts:
-                    await alerts_topic.send(key=alert.id.encode(), value=alert.encode())
+                detect_time += await self._one(sequencer, enriched, message)
         finally:
             sequencer.end_batch()
-            metrics.dedup_table_writes.inc(runtime.flush() + detect.flush())
+            metrics.dedup_table_writes.inc(runtime.flush() + self.detect.flush())
         metrics.detect_duration.observe(detect_time)
         metrics.dedup_batch_duration.observe(time.perf_counter() - started)
         metrics.dedup_batch_size.observe(len(items))
         runtime.update_gauges()
         await runtime.maybe_snapshot()
 
-    def count(out: Any) -> None:
+    async def _one(self, sequencer: Sequencer, enriched: EnrichedArticle, message: Any) -> float:
+        """Sequence one article and run the detectors on it; returns the detectors' time."""
+        try:
+            out = sequencer.process(enriched, message.offset)
+        except Exception as exc:  # a bug or a hostile record: dead-letter it, keep going
+            log.exception("dedup: could not sequence %s@%d", message.topic, message.offset)
+            await dead_letter(self.deadletters, STAGE, message, exc, self.metrics.deadletters)
+            return 0.0
+        self._count(out)
+        await self.sink.send(key=out.article.id.encode(), value=out.encode())
+        detect_started = time.perf_counter()
+        try:
+            alerts = self.detect.run(out, enriched)
+        except Exception:  # the article is sequenced; a detection bug must not stop the stage
+            log.exception("detect: failed on %s@%d", message.topic, message.offset)
+            self.metrics.detector_errors.labels("(stage)").inc()
+            alerts = []
+        spent = time.perf_counter() - detect_started
+        for alert in alerts:
+            await self.alerts.send(key=alert.id.encode(), value=alert.encode())
+        return spent
+
+    def _count(self, out: SequencedArticle) -> None:
+        metrics = self.metrics
         metrics.articles.labels(STAGE).inc()
         if out.replayed:
             metrics.dedup_replays.inc()
@@ -306,17 +301,57 @@ def register(ctx: StageContext) -> None:
         if out.decision.new_story:
             metrics.stories_opened.inc()
 
-    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
-    async def _shutdown(app: Any, **kwargs: Any) -> None:
+    async def on_shutdown(self) -> None:
         # a clean stop may not revoke first: snapshot here too, so a restart adds little
-        if runtime.sequencer is not None:
-            async with runtime.lock:
-                await runtime.maybe_snapshot(force=True)
+        if self.runtime.sequencer is not None:
+            async with self.runtime.lock:
+                await self.runtime.maybe_snapshot(force=True)
 
-    @app.on_partitions_revoked.connect  # type: ignore[untyped-decorator]
-    async def _revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
-        if any(tp.topic == ctx.topics.articles_enriched for tp in revoked) and runtime.sequencer:
+    async def on_revoked(self, revoked: set[Any]) -> None:
+        runtime = self.runtime
+        if any(tp.topic == self.ctx.topics.articles_enriched for tp in revoked) and runtime.sequencer:
             async with runtime.lock:
                 await runtime.maybe_snapshot(force=True)
                 runtime.sequencer = None  # another worker may sequence meanwhile: rebuild on return
-                detect.reset()  # and its detector state may change meanwhile: read it afresh
+                self.detect.reset()  # and its detector state may change meanwhile: read it afresh
+
+
+def register(ctx: StageContext) -> None:
+    app = ctx.app
+    settings = ctx.config.pipeline.dedup
+    options = store_options(settings)
+    tables = {
+        name: app.Table(
+            f"sequencer-{name}",
+            default=None,
+            partitions=1,  # like the enriched topic: one ordered sequence, whole state in one place
+            key_type=bytes,
+            value_type=bytes,
+            store=_store_url(settings, name),
+            options=options[name],
+        )
+        for name in SEQUENCER_TABLES
+    }
+    runtime = DedupRuntime(ctx, tables)
+    ctx.services["dedup"] = runtime
+    detect = attach_detect(ctx, _store_url(settings, DETECTOR_TABLE), options[DETECTOR_TABLE])
+    stage = DedupStage(ctx, runtime, detect)
+
+    source = ctx.raw_topic(ctx.topics.articles_enriched)
+
+    @app.agent(source, name=f"{ctx.config.worker.app_id}.dedup")  # type: ignore[untyped-decorator]
+    async def dedup(stream: Any) -> None:
+        # micro-batches acknowledged after processing (``micro_batches``; not take_events,
+        # whose buffer lost an event across a rebalance in our drill)
+        async for events in micro_batches(stream, settings.batch_size, settings.batch_wait):
+            async with runtime.lock:
+                with as_current_event(events[-1]):
+                    await stage.process(events)
+
+    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
+    async def _shutdown(app: Any, **kwargs: Any) -> None:
+        await stage.on_shutdown()
+
+    @app.on_partitions_revoked.connect  # type: ignore[untyped-decorator]
+    async def _revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
+        await stage.on_revoked(revoked)
