@@ -24,9 +24,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 pytest_plugins = ["tests.kafka_fixtures", "tests.feed_server"]
 
-# the test process runs the dedup index and the OpenVINO backend, as a worker may:
-# OpenVINO must be loaded first (see streams.embedder.prepare_backend)
-prepare_backend(EmbedConfig(backend="openvino"))
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Load OpenVINO before any test runs, when a selected test encodes in this process.
+
+    A process that runs the dedup index and the OpenVINO backend, as a worker
+    may, must load OpenVINO first (``streams.embedder.prepare_backend``); usearch
+    is imported on first use, so this comes before it. Pure-logic runs (no test
+    marked ``model``) never load OpenVINO; an unmarked test that encodes after
+    usearch fails with the load-order error, which names the cure.
+    """
+    if any(item.get_closest_marker("model") for item in session.items):
+        prepare_backend(EmbedConfig(backend="openvino"))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -33,7 +33,7 @@ from streams.agents.detect import alert_record
 from streams.heap import settle
 from streams.tableviews import BufferedView, TableView
 
-pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800), pytest.mark.model]
 
 TARGET = 2000.0
 BATCH = 256

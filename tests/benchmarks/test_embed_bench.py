@@ -36,7 +36,7 @@ from tests.feed_server import SHARED
 from tests.kafka_fixtures import REPO_ROOT
 from tests.kafka_helpers import produce, read_all
 
-pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600), pytest.mark.model]
 
 ARTICLES = int(os.environ.get("WIREWATCH_BENCH_EMBED_ARTICLES", "2000"))
 BATCH = 32

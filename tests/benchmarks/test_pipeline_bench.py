@@ -65,6 +65,8 @@ from tests.integration.test_detect import scrape
 from tests.kafka_fixtures import sibling_worker
 from tests.kafka_helpers import read_all
 
+pytestmark = pytest.mark.model  # the embedding model in this process
+
 REPO = Path(__file__).resolve().parents[2]
 THREADS = int(os.environ.get("WIREWATCH_BENCH_THREADS", "2"))
 BATCH = 32

@@ -16,6 +16,7 @@ from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
 from streams.records import Article, Decision, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
+from tests import factories
 from tests.feed_server import SHARED
 from tests.kafka_fixtures import sibling_worker
 from tests.kafka_helpers import produce, read_all
@@ -25,18 +26,7 @@ T0 = datetime(2025, 3, 18, 12, 0, tzinfo=UTC)
 
 def article(article_id: str, feed: str, title: str, summary: str, minute: int = 0) -> Article:
     at = T0 + timedelta(minutes=minute)
-    return Article(
-        id=article_id,
-        feed_id=feed,
-        source=feed.title(),
-        url=f"https://{feed}.example/{article_id}",
-        canonical_url=f"https://{feed}.example/{article_id}",
-        title=title,
-        summary=summary,
-        published_at=at,
-        fetched_at=at,
-        language="en",
-    )
+    return factories.article(article_id, title, summary, feed=feed, at=at, language="en")
 
 
 async def sequenced(

@@ -20,6 +20,7 @@ from monitor.config import WirewatchConfig
 from monitor.loading import load_detectors
 from streams.records import Alert, Article, EnrichedArticle
 from streams.topics import Topics
+from tests import factories
 from tests.integration.test_dedup import ag_news
 from tests.kafka_helpers import produce, read_all
 
@@ -69,17 +70,8 @@ EXPECTED = {
 
 def article(article_id: str, minute: int, title: str, summary: str, feed: str = "wire") -> Article:
     at = T0 + timedelta(minutes=minute)
-    return Article(
-        id=article_id,
-        feed_id=feed,
-        source=feed.title(),
-        url=f"https://{feed}.example/{article_id}",
-        canonical_url=f"https://{feed}.example/{article_id}",
-        title=title,
-        summary=summary,
-        published_at=at,
-        fetched_at=at + timedelta(minutes=1),
-        language="en",
+    return factories.article(
+        article_id, title, summary, feed=feed, at=at, fetched_after=timedelta(minutes=1), language="en"
     )
 
 

@@ -5,28 +5,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import UTC, datetime
 
 import numpy as np
 
 from streams.admin import ensure_topics
 from streams.records import Article, DeadLetter, EnrichedArticle
 from streams.topics import Topics
+from tests import factories
 from tests.kafka_helpers import consume, produce
 
 
 def article(n: int, title: str, summary: str = "") -> Article:
-    now = datetime(2025, 3, 18, 12, 0, tzinfo=UTC)
-    return Article(
-        id=f"art-{n}",
-        feed_id="seed",
+    return factories.article(
+        f"art-{n}",
+        title,
+        summary,
+        feed="seed",
         source="Test Wire",
         url=f"https://example.org/{n}?utm_source=x",
         canonical_url=f"https://example.org/{n}",
-        title=title,
-        summary=summary,
-        published_at=now,
-        fetched_at=now,
         language="en",
     )
 

@@ -13,7 +13,7 @@ query of the Grafana dashboard.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from monitor.errors import PrometheusError
 from monitor.outcomes import Outcome
 from streams.records import Article
 from streams.topics import Topics
+from tests import factories
 from tests.dashboard import queries as dashboard_queries
 from tests.feed_server import FeedServer
 from tests.integration.test_dedup import ag_news
@@ -131,8 +132,7 @@ async def test_consumer_lag_rises_with_a_backlog_and_returns_to_zero(
 
 
 def article(i: int, title: tuple[str, str]) -> Article:
-    at = datetime(2025, 3, 18, 12, 0, tzinfo=UTC) + timedelta(seconds=i)
-    return Article(
-        id=f"lag-{i}", feed_id="ag", source="AG", url=f"https://ag.example/{i}", canonical_url=f"https://ag.example/{i}",
-        title=title[0], summary=title[1], published_at=at, fetched_at=at,
-    )  # fmt: skip
+    at = factories.T0 + timedelta(seconds=i)
+    return factories.article(
+        f"lag-{i}", title[0], title[1], feed="ag", source="AG", url=f"https://ag.example/{i}", at=at
+    )

@@ -21,6 +21,8 @@ from streams.records import Article
 from tests.feed_server import SHARED_FEEDS
 from tests.plugins.faulty_kind import FaultySpec
 
+pytestmark = pytest.mark.model  # the embedding model in this process
+
 runner = CliRunner()
 T0 = datetime(2025, 3, 18, 16, 0, tzinfo=UTC)
 COPIES = {"wire-call": "call", "wire-raid": "raid", "wire-pows": "pows"}

@@ -31,11 +31,12 @@ from monitor.polling import diff_entries
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
 from streams.records import Article, EnrichedArticle, FeedState, SequencedArticle
+from tests import factories
 from tests.embedding_cache import cached_vectors
 from tests.feed_server import SHARED
 from tests.quality import figure
 
-pytestmark = [pytest.mark.slow, pytest.mark.quality]
+pytestmark = [pytest.mark.slow, pytest.mark.quality, pytest.mark.model]
 
 # measured with the shipped settings (docs/architecture.md, "Dedup and stories"), less a small margin
 NEAR_RATE_BBC_MAX = 0.008  # measured 33 of 5,502 links (0.60%)
@@ -54,7 +55,7 @@ def sequencer(**dedup: Any) -> Sequencer:
 
 
 def enriched(article: Article, vector: npt.NDArray[np.float32] | None) -> EnrichedArticle:
-    return EnrichedArticle.of(article, vector, "all-MiniLM-L6-v2", article.fetched_at)
+    return factories.enriched(article, vector, "all-MiniLM-L6-v2")
 
 
 def test_bbc_2005_exact_duplicate_groups_are_found_and_nothing_else() -> None:

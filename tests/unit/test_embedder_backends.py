@@ -14,7 +14,7 @@ from monitor.config import EmbedConfig
 from streams.embedder import Embedder
 from tests.quality import figure
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 TEXTS = [
     "Russia and Ukraine exchanged 175 prisoners of war on Wednesday, officials in Kyiv said.",

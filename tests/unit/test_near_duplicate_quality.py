@@ -22,7 +22,7 @@ from tests.quality import figure
 
 MRPC = SHARED / "corpus" / "mrpc-train.tsv"
 
-pytestmark = [pytest.mark.slow, pytest.mark.quality]
+pytestmark = [pytest.mark.slow, pytest.mark.quality, pytest.mark.model]
 
 
 def read_mrpc(path: Path) -> tuple[list[tuple[str, str]], npt.NDArray[np.int64]]:

@@ -11,6 +11,8 @@ import pytest
 from monitor.errors import UnsupportedModel
 from streams.openvino_encoder import NORMALIZE, POOLING, TRANSFORMER, pool, pooling_mode
 
+pytestmark = pytest.mark.model  # the embedding model in this process
+
 # two texts of 3 and 1 real tokens, padded to 3; dim 2
 TOKENS = np.array(
     [[[1.0, 2.0], [3.0, 4.0], [5.0, -6.0]], [[7.0, 8.0], [100.0, 100.0], [100.0, 100.0]]], dtype=np.float32

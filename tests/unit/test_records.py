@@ -22,24 +22,15 @@ from streams.records import (
     alert_json_schema_text,
     content_hash,
 )
+from tests import factories
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 18, 17, 45, tzinfo=UTC)
 
 
 def make_article(**changes: object) -> Article:
-    fields: dict[str, object] = {
-        "id": "a1",
-        "feed_id": "wire",
-        "source": "Wire",
-        "url": "https://x.org/a?utm_source=rss",
-        "canonical_url": "https://x.org/a",
-        "title": "Air raid alarm in Kyiv after Trump-Putin call",
-        "published_at": T0,
-        "fetched_at": T0,
-    }
-    fields.update(changes)
-    return Article.model_validate(fields)
+    fields: dict[str, object] = {"url": "https://x.org/a?utm_source=rss", "canonical_url": "https://x.org/a"}
+    return factories.article(at=T0, **(fields | changes))
 
 
 def make_alert() -> Alert:

@@ -19,7 +19,7 @@ from monitor.config import EmbedConfig
 from streams.embedder import Embedder
 from tests.quality import figure
 
-pytestmark = [pytest.mark.slow, pytest.mark.quality]
+pytestmark = [pytest.mark.slow, pytest.mark.quality, pytest.mark.model]
 
 
 def test_semantic_detector_on_real_vectors() -> None:

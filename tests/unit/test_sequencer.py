@@ -14,7 +14,8 @@ from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.stories import story_id_for
 from streams.dedup.tables import SequencerState
-from streams.records import Article, EnrichedArticle, content_hash
+from streams.records import EnrichedArticle, content_hash
+from tests import factories
 
 DIM = 32
 T0 = datetime(2025, 3, 18, 12, 0, tzinfo=UTC)
@@ -46,18 +47,17 @@ def enriched(
     source: str = "Outlet A",
     at: datetime = T0,
 ) -> EnrichedArticle:
-    article = Article(
-        id=article_id,
-        feed_id=feed,
+    article = factories.article(
+        article_id,
+        title,
+        summary,
+        feed=feed,
         source=source,
         url=f"https://example.org/{article_id}",
-        canonical_url=f"https://example.org/{article_id}",
-        title=title,
-        summary=summary,
-        published_at=at,
-        fetched_at=at + timedelta(minutes=1),
+        at=at,
+        fetched_after=timedelta(minutes=1),
     )
-    return EnrichedArticle.of(article, vector, "test", at)
+    return factories.enriched(article, vector, at=at)
 
 
 def state() -> SequencerState:
