@@ -4,7 +4,7 @@ A logistic model over ``streams.dedup.facts.FEATURES`` (cosine, conflicting or
 differing numbers, names and wording). Its weights were fitted on the even
 rows of MRPC's train split (news sentence pairs labelled "same report" or
 "related but different") and are checked on the odd rows by
-``tests/unit/test_near_duplicate_quality.py``, which refits them and fails if
+``tests/unit/streams/dedup/test_decision.py``, which refits them and fails if
 the shipped constants or the measured quality drift. Measured on the held-out
 rows (docs/architecture.md, "Near duplicates"): at the F1-optimal point F1 0.837 vs 0.831
 for cosine alone; at the shipped, precision-oriented threshold (precision

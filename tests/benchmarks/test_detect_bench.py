@@ -126,7 +126,7 @@ def test_detect_stage_with_100_detectors(record_result) -> None:  # type: ignore
     from monitor.config import EmbedConfig
     from streams.embedder import Embedder
     from tests.embedding_cache import cached_vectors
-    from tests.unit.test_dedup_quality import ruwa
+    from tests.unit.streams.dedup.test_dedup_quality import ruwa
 
     articles, _ = ruwa()
     vectors = cached_vectors([a.text_for_embedding() for a in articles], label="ruwa")

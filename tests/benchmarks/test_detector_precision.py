@@ -21,7 +21,7 @@ from detectors.base import ArticleContext
 from detectors.engine import Engine
 from detectors.store import MemoryStore
 from monitor.loading import load_detectors
-from tests.unit.test_dedup_quality import ruwa
+from tests.unit.streams.dedup.test_dedup_quality import ruwa
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]
 

@@ -143,7 +143,7 @@ def test_openvino_backend_against_torch(record_result, tmp_path: Path) -> None: 
     same 2,000 AG News texts, batch 32, the first batch a warm-up. Decisions:
     the first 4,000 RUWA headlines sequenced with each backend's vectors.
     """
-    from tests.unit.test_dedup_quality import run, ruwa
+    from tests.unit.streams.dedup.test_dedup_quality import run, ruwa
 
     texts = [a.text_for_embedding() for a in ag_news_articles(ARTICLES)]
     figures, vectors = {}, {}

@@ -508,7 +508,7 @@ def test_two_worker_differences_pair_up_only_within_a_group_and_cooldown() -> No
     """The check forgives one thing only: the same group's one alert naming another of its reports."""
     from datetime import timedelta
 
-    from tests.unit.test_records import make_alert
+    from tests.unit.streams.test_records import make_alert
 
     def alert(detector: str, n: int, group: str | None, minutes: float) -> Alert:
         base = make_alert()

@@ -17,7 +17,7 @@ from streams.records import Alert
 from streams.topics import Topics
 from tests.kafka_fixtures import write_config
 from tests.kafka_helpers import produce
-from tests.unit.test_records import make_alert
+from tests.unit.streams.test_records import make_alert
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -25,4 +25,7 @@ def loaded_engines(*tests: str) -> str:
 
 
 def test_pure_logic_tests_load_no_engine() -> None:
-    assert loaded_engines("tests/unit/test_outcomes.py", "tests/unit/test_stores.py") == "LOADED []"
+    assert (
+        loaded_engines("tests/unit/monitor/test_outcomes.py", "tests/unit/detectors/test_store.py")
+        == "LOADED []"
+    )

@@ -14,9 +14,9 @@ from detectors.base import Severity
 from monitor.alert_view import alert_json, alert_text, parse_since
 from streams.records import Alert
 from streams.subscribe import AlertFilter, SeenIds
-from tests.unit.test_records import make_alert
+from tests.unit.streams.test_records import make_alert
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def rendered(alert: Alert) -> str:

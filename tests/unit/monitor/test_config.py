@@ -17,7 +17,7 @@ from monitor.config import WirewatchConfig
 from monitor.errors import ConfigError
 from monitor.loading import load_config, parse_config
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def errors_of(text: str, env: dict[str, str] | None = None) -> list[str]:

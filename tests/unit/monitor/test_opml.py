@@ -13,7 +13,7 @@ from monitor.config import FeedConfig
 from monitor.errors import ConfigError
 from monitor.opml import export_opml, feed_id_for, import_opml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 READER_EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.reference import GENERATED, PAGES
 
-REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
+REFERENCE = Path(__file__).resolve().parents[3] / "docs" / "reference"
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))

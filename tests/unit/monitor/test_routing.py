@@ -13,7 +13,7 @@ from monitor.errors import ConfigError
 from monitor.loading import load_config, parse_config
 from streams.agents.route import matching_routes, route_filter
 from streams.topics import Topics, topic_specs
-from tests.unit.test_records import make_alert
+from tests.unit.streams.test_records import make_alert
 
 DETECTORS = """\
 detectors:

@@ -24,7 +24,7 @@ import yaml
 from monitor.loading import load_config
 from tests.debian_tools import DockerCompose
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 

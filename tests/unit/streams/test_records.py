@@ -24,7 +24,7 @@ from streams.records import (
 )
 from tests import factories
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2025, 3, 18, 17, 45, tzinfo=UTC)
 
 

@@ -18,7 +18,7 @@ from detectors.base import ArticleContext
 from detectors.engine import Engine
 from detectors.store import MemoryStore
 from tests.benchmarks.test_detect_bench import document
-from tests.unit.test_dedup_quality import ruwa
+from tests.unit.streams.dedup.test_dedup_quality import ruwa
 
 ARTICLES = 3000
 DIM = 8  # small vectors: cosines spread widely, so semantic thresholds are crossed both ways

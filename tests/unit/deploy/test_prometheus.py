@@ -15,7 +15,7 @@ import yaml
 
 from monitor.prometheus import PrometheusDistribution
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "prometheus"
 
 
 @pytest.fixture(scope="module")

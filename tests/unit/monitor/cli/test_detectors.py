@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 EXAMPLES = str(REPO / "examples" / "detectors.yaml")
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ import respx
 from monitor.fetch import parse_retry_after
 from monitor.routing import WebhookConfig
 from streams.webhook import WebhookSender, backoff, payload, slack_message
-from tests.unit.test_records import make_alert
+from tests.unit.streams.test_records import make_alert
 
 URL = "https://hooks.example/wirewatch"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import monitor.errors
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PACKAGES = ("monitor", "streams", "detectors")
 BUILTIN_ERRORS = {
     n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.plugins import install_plugin
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 PROBE = """
 import yaml
