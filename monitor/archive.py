@@ -3,8 +3,11 @@
 Three shapes, each read with the production parser and diff:
 
 * a JSONL file: one ``Article`` record per line (what the articles topics hold,
-  e.g. a ``kcat`` dump), or a loose object with ``title`` and ``url`` (and
-  optionally ``summary``, ``published``, ``source``);
+  e.g. a ``kcat`` dump), a record wrapping one (enriched, sequenced), or a loose
+  object with a ``title`` (and optionally ``url``, ``summary``, ``source``,
+  ``published_at`` or ``published``); ``read_article_lines`` reads them, for
+  ``wirewatch detectors test`` too, and a line without a time is reported,
+  never given an invented one;
 * a saved feed (``.xml``, ``.rss``, ``.atom``): its entries, as a first poll;
 * a folder of saved polls of one feed, in file-name order (the folder's name is
   the feed id): an entry is published when first seen and again, as an update,
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,7 +85,38 @@ def _poll(
     return published, state
 
 
-def _jsonl(path: Path, feed_id: str) -> Iterator[Article]:
+@dataclass
+class ArticleLines:
+    """The articles of a JSONL file in file order, and the lines that gave no time of their own."""
+
+    articles: list[Article]
+    undated: list[int] = field(default_factory=list)  # line numbers
+
+    def undated_message(self, path: Path) -> str | None:
+        """The warning for the undated lines, or None when every line had its time."""
+        if not self.undated:
+            return None
+        shown = ", ".join(map(str, self.undated[:8])) + (" …" if len(self.undated) > 8 else "")
+        if len(self.undated) == len(self.articles):
+            then = "they all take one time, so `within`, history and burst windows see them at one instant"
+        else:
+            then = "each takes the time of the dated line before it (or after it), no time is made up"
+        return (
+            f"{path}: {len(self.undated)} of {len(self.articles)} lines have no `published_at` or "
+            f"`published` (lines {shown}): {then}"
+        )
+
+
+def read_article_lines(path: Path, feed_id: str, *, strict: bool = False) -> ArticleLines:
+    """Every article of a JSONL file, whatever shape a line has: an ``Article`` record, a record
+    that wraps one (``{"article": …}``: enriched or sequenced), or a loose object with a
+    ``title`` (and ``url``, ``summary``, ``source``, ``published_at`` or ``published``).
+
+    A line without a time never gets an invented clock (spacing dateless lines apart once
+    packed a corpus into minutes and joined unrelated reports in a sequence): it takes the
+    time of the dated line before it, else after it; with ``strict`` it is an error.
+    """
+    read: list[tuple[int, Article, bool]] = []
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -91,30 +126,70 @@ def _jsonl(path: Path, feed_id: str) -> Iterator[Article]:
             except json.JSONDecodeError as exc:
                 raise ArchiveError(f"{path}:{number}: not JSON ({exc.msg})") from None
             try:
-                yield Article.decode(line) if "schema_version" in data else _loose(data, feed_id)
+                article, dated = _article_of(data, feed_id)
             except (RecordDecodeError, ValidationError, KeyError, TypeError, ValueError) as exc:
                 raise ArchiveError(f"{path}:{number}: not an article ({exc})") from None
+            if not dated and strict:
+                raise ArchiveError(f"{path}:{number}: no `published_at` or `published` (strict)")
+            read.append((number, article, dated))
+    return ArticleLines(_fill_times(read), [number for number, _, dated in read if not dated])
 
 
-def _loose(data: dict[str, Any], feed_id: str) -> Article:
-    """An article from ``title``, ``url`` and optional ``summary``, ``published``, ``source``."""
-    title, url = str(data["title"]), str(data["url"])
-    published_text = str(data.get("published") or "")
-    published = datetime.fromisoformat(published_text) if published_text else datetime.now(UTC)
+def _article_of(data: Any, feed_id: str) -> tuple[Article, bool]:
+    """(the article of one JSON line, whether the line gave its time)."""
+    if not isinstance(data, dict):
+        raise TypeError("a line must be a JSON object")
+    if isinstance(data.get("article"), dict):  # an enriched or sequenced record
+        return _article_of(data["article"], feed_id)
+    if "schema_version" in data:
+        return Article.decode(json.dumps(data)), True
+    return _loose(data, feed_id)
+
+
+def _fill_times(read: list[tuple[int, Article, bool]]) -> list[Article]:
+    """Undated articles take the time of the dated one before them (the first ones: after them)."""
+    dated = [a.published_at for _, a, has_time in read if has_time]
+    if not dated:
+        return [a for _, a, _ in read]  # one time for all, set when they were read
+    articles, last = [], dated[0]
+    for _, article, has_time in read:
+        if has_time:
+            last = article.published_at
+            articles.append(article)
+        else:
+            articles.append(article.model_copy(update={"published_at": last, "fetched_at": last}))
+    return articles
+
+
+def _jsonl(path: Path, feed_id: str) -> Iterator[Article]:
+    yield from read_article_lines(path, feed_id).articles
+
+
+_READ_AT = datetime.now(UTC)  # the one time of a file without any: fixed per process, not per line
+
+
+def _loose(data: dict[str, Any], feed_id: str) -> tuple[Article, bool]:
+    """An article from ``title``; optional ``id``, ``url``, ``summary``, ``content``, ``source``, a time."""
+    title = str(data["title"])
+    url = str(data.get("url") or "")
+    published_text = str(data.get("published_at") or data.get("published") or "")
+    published = datetime.fromisoformat(published_text) if published_text else _READ_AT
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
-    canonical = canonical_url(url)
-    return Article(
-        id=article_id(canonical, None, feed_id, title, published_text),
+    canonical = canonical_url(url) if url else ""
+    article = Article(
+        id=str(data.get("id") or article_id(canonical, None, feed_id, title, published_text)),
         feed_id=str(data.get("feed_id") or feed_id),
         source=str(data.get("source") or feed_id),
         url=url,
         canonical_url=canonical or "",
         title=title,
         summary=str(data.get("summary") or ""),
+        content=str(data.get("content") or ""),
         published_at=published,
         fetched_at=published,
     )
+    return article, bool(published_text)
 
 
 def _poll_time(path: Path) -> datetime:

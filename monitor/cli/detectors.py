@@ -12,18 +12,22 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from detectors.base import ArticleContext
-from detectors.engine import Engine
+from detectors.engine import Engine, Outcome
 from detectors.registry import KINDS
 from detectors.store import MemoryStore
-from monitor.cli.common import ConfigOption, escape, load, tell
+from monitor.cli.common import ConfigOption, escape, load, say, tell
 from monitor.cli.common import out as console  # results on stdout: copied and grepped
 from monitor.config import DetectorsDocument
+from monitor.errors import ArchiveError
 from monitor.loading import load_detectors
+
+if TYPE_CHECKING:
+    from streams.records import Article
 
 detectors_app = typer.Typer(
     help="Detectors: kinds, validation, dry runs, and the release in force on Kafka.", no_args_is_help=True
@@ -94,36 +98,33 @@ def list_detectors(
     console.print(table)
 
 
-def _articles(texts: list[str], jsonl: Path | None) -> list[ArticleContext]:
-    now = datetime.now(UTC)
-    out = [
-        ArticleContext(id=f"text-{i}", title=t, at=now.timestamp() + i, story_id=f"text-{i}")
-        for i, t in enumerate(texts)
-    ]
+def _context(article: Article) -> ArticleContext:
+    """An article as detectors see it in a dry run: no dedup, so each is its own story."""
+    at = min(article.published_at, article.fetched_at)
+    return ArticleContext(
+        id=article.id,
+        title=article.title,
+        summary=article.summary,
+        content=article.content,
+        source=article.source,
+        url=article.url,
+        at=at.timestamp(),
+        published_at=at.isoformat(),
+        story_id=article.id,
+    )
+
+
+def _articles(texts: list[str], jsonl: Path | None, strict: bool) -> list[ArticleContext]:
+    """``--text`` titles (typed together: one time for all), then the ``--jsonl`` lines in file order."""
+    from monitor.archive import read_article_lines
+
+    now = datetime.now(UTC).timestamp()
+    out = [ArticleContext(id=f"text-{i}", title=t, at=now, story_id=f"text-{i}") for i, t in enumerate(texts)]
     if jsonl is not None:
-        for n, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                raw: dict[str, Any] = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise typer.BadParameter(f"{jsonl}:{n}: not JSON: {exc}", param_hint="--jsonl") from None
-            raw = raw.get("article", raw)  # a SequencedArticle or EnrichedArticle line works too
-            published = raw.get("published_at")
-            at = datetime.fromisoformat(published).timestamp() if published else now.timestamp() + n
-            out.append(
-                ArticleContext(
-                    id=str(raw.get("id", f"line-{n}")),
-                    title=raw.get("title", ""),
-                    summary=raw.get("summary", ""),
-                    content=raw.get("content", ""),
-                    source=raw.get("source", ""),
-                    url=raw.get("url", ""),
-                    at=at,
-                    published_at=published or "",
-                    story_id=str(raw.get("id", f"line-{n}")),
-                )
-            )
+        lines = read_article_lines(jsonl, "test", strict=strict)
+        if (message := lines.undated_message(jsonl)) is not None:
+            say(f"warning: {message}")
+        out += [_context(a) for a in lines.articles]
     return out
 
 
@@ -136,11 +137,29 @@ def dry_run(
     jsonl: Annotated[
         Path | None, typer.Option("--jsonl", help="Articles, one JSON object per line (Article records).")
     ] = None,
-    show_held: Annotated[bool, typer.Option("--held", help="Also show matches that did not alert.")] = False,
+    show_held: Annotated[
+        bool, typer.Option("--held", help="Also show matches that did not alert, building blocks included.")
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='One JSON object per line: alerts as Alert records; with --held, {"held": true, ...} too.',
+        ),
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option(help="A --jsonl line without `published_at`/`published` is an error.")
+    ] = False,
 ) -> None:
     """Run the detectors on articles, in order, and print what would fire and why (no Kafka)."""
+    from monitor.alert_view import alert_json
+    from streams.agents.detect import alert_record
+
     document: DetectorsDocument = load_detectors(file)
-    articles = _articles(text or [], jsonl)
+    try:
+        articles = _articles(text or [], jsonl, strict)
+    except ArchiveError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--jsonl") from None
     if not articles:
         raise typer.BadParameter("give articles with --text or --jsonl")
     encode = None
@@ -159,27 +178,41 @@ def dry_run(
     fired = 0
     for article in articles:
         outcome = engine.evaluate(article, store)
-        for firing in outcome.firings:
-            fired += 1
-            spec = firing.spec
-            console.print(
-                f"[bold red]ALERT[/bold red] {spec.id} \\[{spec.severity.value}] on {article.id}: "
-                + escape(article.title)
-            )
-            tell(f"      id {firing.alert_id}")
-            for related in firing.finding.related:
-                tell(f"      with {related['id']}: {related['title']}")
-            tell("      why: " + json.dumps(firing.finding.evidence, ensure_ascii=False))
-        if show_held:
-            for detector_id, reason in outcome.held:
-                console.print(
-                    f"[dim]held  {escape(detector_id)} on {escape(article.id)}: {escape(str(reason))}[/dim]"
-                )
+        fired += len(outcome.firings)
+        held = [*outcome.held, *_building_blocks(engine, outcome)] if show_held else []
+        if as_json:
+            for firing in outcome.firings:
+                typer.echo(alert_json(alert_record(firing, article, engine.version)))
+            for detector_id, reason in held:
+                line = {"held": True, "detector_id": detector_id, "article_id": article.id, "reason": reason}
+                typer.echo(json.dumps(line, ensure_ascii=False))
+        else:
+            _print_outcome(article, outcome, held)
         for detector_id, error in outcome.errors:
-            console.print(
-                f"[yellow]error {escape(detector_id)} on {escape(article.id)}: {escape(str(error))}[/yellow]"
-            )
-    tell(f"{fired} alert(s) from {len(articles)} article(s), version {engine.version}")
+            say(f"error {detector_id} on {article.id}: {error}")
+    summary = f"{fired} alert(s) from {len(articles)} article(s), version {engine.version}"
+    (say if as_json else tell)(summary)
+
+
+def _building_blocks(engine: Engine, outcome: Outcome) -> list[tuple[str, str]]:
+    """Matches of ``alert: false`` detectors: found, never alerting (the engine holds no reason for them)."""
+    silent = {s.id for s in engine.specs if not s.alert}
+    return [(d, "building block (alert: false)") for d in outcome.found if d in silent]
+
+
+def _print_outcome(article: ArticleContext, outcome: Outcome, held: list[tuple[str, str]]) -> None:
+    for firing in outcome.firings:
+        spec = firing.spec
+        console.print(
+            f"[bold red]ALERT[/bold red] {spec.id} \\[{spec.severity.value}] on {escape(article.id)}: "
+            + escape(article.title)
+        )
+        tell(f"      id {firing.alert_id}")
+        for related in firing.finding.related:
+            tell(f"      with {related['id']}: {related['title']}")
+        tell("      why: " + json.dumps(firing.finding.evidence, ensure_ascii=False))
+    for detector_id, reason in held:
+        console.print(f"[dim]held  {escape(detector_id)} on {escape(article.id)}: {escape(reason)}[/dim]")
 
 
 @detectors_app.command("apply")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from streams.records import Alert
 
 REPO = Path(__file__).resolve().parents[4]
 EXAMPLES = str(REPO / "examples" / "detectors.yaml")
@@ -82,3 +83,48 @@ def test_list_shows_each_detector_and_what_it_reads() -> None:
     assert "sequence" in line
     assert "air-raid, leaders-call" in line
     assert "building block" in table.stdout
+
+
+def test_json_output_has_alert_records_and_held_matches_building_blocks_included(tmp_path: Path) -> None:
+    lines = tmp_path / "articles.jsonl"
+    rows = [
+        {
+            "id": "call",
+            "title": "Trump and Putin hold a phone call on the war in Ukraine",
+            "published_at": "2025-03-18T16:00:00Z",
+        },
+        {
+            "id": "raid",
+            "title": "Air raid alarm in Kyiv, explosions heard",
+            "published": "2025-03-18T16:30:00Z",
+        },
+    ]
+    lines.write_text("\n".join(json.dumps(r) for r in rows))
+    result = runner.invoke(app, ["detectors", "test", EXAMPLES, "--jsonl", str(lines), "--held", "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    alerts = [r for r in records if "held" not in r]
+    held = [r for r in records if r.get("held")]
+    assert [a["detector_id"] for a in alerts] == ["air-raid-after-call"]
+    assert Alert.model_validate(alerts[0]).articles[0].id in {"call", "raid"}
+    blocks = {(h["detector_id"], h["article_id"]) for h in held if h["reason"].startswith("building block")}
+    assert ("leaders-call", "call") in blocks  # an alert: false detector's match, once dropped
+    assert ("air-raid", "raid") in blocks
+    assert all(set(h) == {"held", "detector_id", "article_id", "reason"} for h in held)
+
+
+def test_dateless_lines_are_reported_never_spread_over_an_invented_clock(tmp_path: Path) -> None:
+    """Lines without a time once got now + n seconds, so unrelated reports minutes apart joined."""
+    lines = tmp_path / "articles.jsonl"
+    rows = [
+        {"id": "call", "title": "Trump and Putin hold a phone call", "published_at": "2025-03-01T10:00:00Z"},
+        {"id": "raid", "title": "Air raid alarm in Kyiv, explosions heard"},
+    ]
+    lines.write_text("\n".join(json.dumps(r) for r in rows))
+    warned = runner.invoke(app, ["detectors", "test", EXAMPLES, "--jsonl", str(lines), "--json"])
+    assert warned.exit_code == 0, warned.output
+    assert "1 of 2 lines have no `published_at` or `published` (lines 2)" in warned.stderr
+    wide = {"COLUMNS": "400"}  # the usage box must not wrap the message
+    strict = runner.invoke(app, ["detectors", "test", EXAMPLES, "--jsonl", str(lines), "--strict"], env=wide)
+    assert strict.exit_code == 2, strict.output
+    assert "articles.jsonl:2: no `published_at` or `published`" in strict.output
