@@ -11,6 +11,7 @@ group of commands:
 ``topics``      ``topics ensure|list``, ``schema alert``
 ``feeds``       ``feeds check|list|sync|import|export``
 ``detectors``   ``detectors kinds|check|list|test|apply|current``
+``dedup``       ``dedup check`` (the near-duplicate decision on pairs, explained)
 ``alerts``      ``alerts tail``
 ``archive``     ``replay``, ``backtest``
 ``run``         ``run``, ``demo``
@@ -23,6 +24,7 @@ from __future__ import annotations
 from monitor.cli import alerts, archive, run
 from monitor.cli.broker import broker_app
 from monitor.cli.config import config_app
+from monitor.cli.dedup import dedup_app
 from monitor.cli.detectors import detectors_app
 from monitor.cli.feeds import feeds_app
 from monitor.cli.prometheus import prometheus_app
@@ -37,6 +39,7 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(prometheus_app, name="prometheus")
 app.add_typer(detectors_app, name="detectors")
+app.add_typer(dedup_app, name="dedup")
 app.command("replay")(archive.replay)
 app.command("backtest")(archive.backtest)
 app.command("run")(run.run)

@@ -21,11 +21,12 @@ at the shipped threshold, F1-optimal 0.822.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from streams.dedup.facts import FEATURES, Facts, pair_features
+from streams.dedup.facts import FEATURES, Facts, extract_facts, pair_features
 
 _NUMBER_CONFLICT = FEATURES.index("number_conflict")
 
@@ -58,6 +59,28 @@ class NearDuplicateModel:
         """(same report?, the model's probability) for two texts and their cosine similarity."""
         features = pair_features(a, b, cosine)
         return bool(self.decide(features, threshold)[0]), float(self.probability(features))
+
+
+def explain_pair(
+    a: str, b: str, cosine: float, threshold: float, model: NearDuplicateModel | None = None
+) -> dict[str, Any]:
+    """Why two texts are, or are not, the same report: what ``wirewatch dedup check`` prints.
+
+    The cosine, every fact feature by name, the model's probability, the rule
+    that overrode it (``number_conflict``) if any, and the decision at ``threshold``.
+    """
+    model = model or DEFAULT_MODEL
+    features = pair_features(extract_facts(a), extract_facts(b), cosine)
+    probability = float(model.probability(features))
+    rule = "number_conflict" if features[_NUMBER_CONFLICT] > 0 else None
+    return {
+        "cosine": round(cosine, 6),
+        "features": {name: round(float(v), 6) for name, v in zip(FEATURES, features, strict=True)},
+        "probability": round(probability, 6),
+        "threshold": threshold,
+        "rule": rule,
+        "same": bool(model.decide(features, threshold)[0]),
+    }
 
 
 def fit_logistic(

@@ -1,0 +1,48 @@
+"""``wirewatch dedup check``: the sequencer's near-duplicate decision on given pairs, explained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from streams.dedup.facts import FEATURES
+
+pytestmark = pytest.mark.model  # the embedding model in this process
+
+runner = CliRunner()
+
+
+def test_each_pair_gets_cosine_features_probability_rule_and_decision(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "a": "Russia and Ukraine exchange 175 prisoners of war",
+            "b": "Russia and Ukraine exchange 90 prisoners of war",
+        },
+        {"a": "Air raid alarm in Kyiv", "a_summary": "Explosions were heard.", "b": "Air raid alarm in Kyiv"},
+    ]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows))
+    result = runner.invoke(app, ["dedup", "check", "--pairs", str(pairs), "--json"])
+    assert result.exit_code == 0, result.output
+    verdicts = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(verdicts) == 2  # one per pair, in order
+    numbers, same_alarm = verdicts
+    assert set(numbers["features"]) == set(FEATURES)
+    assert numbers["rule"] == "number_conflict"
+    assert numbers["same"] is False
+    assert numbers["cosine"] > 0.9  # the embedding alone would merge them
+    assert same_alarm["rule"] is None
+    assert 0.0 <= same_alarm["probability"] <= 1.0
+    assert same_alarm["threshold"] == pytest.approx(0.68)
+
+
+def test_one_pair_from_the_command_line_and_a_usage_error() -> None:
+    text = runner.invoke(app, ["dedup", "check", "--a", "Kyiv under attack", "--b", "Kyiv under attack"])
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("SAME")
+    half = runner.invoke(app, ["dedup", "check", "--a", "only one side"])
+    assert half.exit_code == 2, half.output
