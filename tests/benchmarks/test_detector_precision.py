@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = Path(__file__).with_name("ruwa_detector_labels.yaml")
-MEASURED = {"prisoner-exchange": 0.66, "air-raid-after-call": 0.57, "znpp-watch": 0.98}
+MEASURED = {"prisoner-exchange": 0.66, "air-raid-after-call": 0.57, "znpp-watch": 0.98, "strike": 0.72}
 SAMPLE = 25
 
 

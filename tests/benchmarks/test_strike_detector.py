@@ -47,7 +47,7 @@ def rates(document: Path, detector_id: str, split: str) -> tuple[float, float, i
 def test_strike_detector_on_the_held_half(record_result) -> None:  # type: ignore[no-untyped-def]
     figures: dict[str, Any] = {}
     for name, document, detector_id in (
-        ("strike", HERE / "strike_candidate.yaml", "strike"),
+        ("strike", REPO / "examples" / "detectors.yaml", "strike"),
         ("air_raid_block", REPO / "examples" / "detectors.yaml", "air-raid"),
     ):
         for split in ("tune", "held"):

@@ -62,6 +62,7 @@ SEED_STREAM = [  # (id, minutes after T0, title, summary) — the events of the 
 ]
 EXPECTED = {
     ("air-raid-after-call", "raid"),
+    ("strike", "raid"),
     ("new-ceasefire-term", "energy"),
     ("prisoner-exchange", "pows"),
     ("znpp-watch", "znpp"),
@@ -256,7 +257,8 @@ async def test_a_sequence_half_seen_before_a_kill_completes_on_another_worker_on
     elsewhere = config.worker.model_copy(update={"data_dir": config.worker.data_dir.with_name("b")})
     worker_factory(config.model_copy(update={"worker": elsewhere}))
     await produce(config, topics.articles_enriched, [enriched("raid")])
-    fired = await alerts(config, 1, settle=10.0)
-    assert [(a.detector_id, [r.id for r in a.articles]) for a in fired] == [
-        ("air-raid-after-call", ["call", "raid"])
+    fired = await alerts(config, 2, settle=10.0)  # the sequence, and the alarm as a strike
+    assert sorted((a.detector_id, [r.id for r in a.articles]) for a in fired) == [
+        ("air-raid-after-call", ["call", "raid"]),
+        ("strike", ["raid"]),
     ]
