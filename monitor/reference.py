@@ -213,27 +213,22 @@ def metric_families() -> list[tuple[str, str, list[str], str]]:
     from monitor.metrics import Metrics
     from streams.app import ConsumerLag, RecoveryProgress
 
+    registry = Metrics().registry
+    # a labelled metric has no samples before its first child: its labels are declared on it
+    declared = {
+        getattr(c, "_name", None): list(getattr(c, "_labelnames", ())) for c in registry._collector_to_names
+    }
     idle = types.SimpleNamespace(consumer=None, tables=None)
     found = []
-    for family in Metrics().registry.collect():
+    for family in registry.collect():
         labels = sorted({k for s in family.samples for k in s.labels if k not in ("le", "quantile")})
-        found.append(
-            (family.name, family.type, labels or _declared_labels(family.name), family.documentation)
-        )
+        labels = labels or declared.get(family.name) or declared.get(family.name.removesuffix("_total")) or []
+        found.append((family.name, family.type, labels, family.documentation))
     for collector in (ConsumerLag(idle), RecoveryProgress(idle)):
         for family in collector.collect():
             labels = list(getattr(family, "_labelnames", ()))
             found.append((family.name, family.type, labels, family.documentation))
     return found
-
-
-def _declared_labels(name: str) -> list[str]:
-    from monitor.metrics import Metrics
-
-    for collector in Metrics().registry._collector_to_names:  # labels of series not yet created
-        if getattr(collector, "_name", None) in (name, name.removesuffix("_total")):
-            return list(getattr(collector, "_labelnames", ()))
-    return []
 
 
 def metrics_page() -> str:

@@ -18,8 +18,6 @@ from monitor.cli.common import ConfigOption, load, say, tell
 
 dedup_app = typer.Typer(help="The near-duplicate decision on pairs of texts.", no_args_is_help=True)
 
-MAX_TEXT = 1000  # as the sequencer: title and lead, cut
-
 
 def _pairs(pairs: Path | None, a: str | None, b: str | None) -> list[tuple[str, str]]:
     if (a is None) != (b is None):
@@ -43,6 +41,8 @@ def _pairs(pairs: Path | None, a: str | None, b: str | None) -> list[tuple[str, 
 
 def _text(row: dict[str, Any], side: str) -> str:
     """Title and optional summary, as the sequencer compares them."""
+    from streams.dedup.sequencer import MAX_TEXT  # the sequencer's own cut, one home for it
+
     title, summary = str(row[side]), str(row.get(f"{side}_summary") or "")
     return f"{title}\n{summary}".strip()[:MAX_TEXT]
 

@@ -171,17 +171,22 @@ def test_shipped_example_config_is_valid() -> None:
     assert config.detectors
 
 
+def config_check(path: Path) -> subprocess.CompletedProcess[str]:
+    """``wirewatch config check PATH`` as a user runs it: its own process, exit code and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_cli_config_check_names_misspelled_key_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "wirewatch.yaml"
     bad.write_text(
         "kafka:\n  partitions: 4\nfeeds:\n  - id: bbc\n    url: https://example.org/rss\n    intervl: 5m\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "config", "check", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = config_check(bad)
     assert result.returncode == 3
     assert f"{bad}:6:5: feeds[0].intervl: unknown key (did you mean 'interval'?)" in result.stderr
 
@@ -301,12 +306,7 @@ def test_cli_config_check_shows_brackets_and_every_kind_of_error_at_once(tmp_pat
         "    then: call\n"
         "    within: 6h\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "config", "check", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = config_check(bad)
     assert result.returncode == 3, result.stderr
     assert "^[a-z0-9][a-z0-9_.-]*$" in result.stderr
     assert f"{bad}:2:" in result.stderr  # the feed id's line
