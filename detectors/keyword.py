@@ -3,8 +3,10 @@
 Write it as ``query:`` (the language of ``detectors.query``) or as the lists
 ``any`` / ``all`` / ``none``; both compile to the same query. Matching is
 case- and accent-insensitive with word boundaries in any script: ``Kyiv`` does
-not match ``Kyivstar``, ``Київ`` matches in Cyrillic text. The evidence lists
-the matched terms and their character spans per field.
+not match ``Kyivstar``, ``Київ`` matches in Cyrillic text. A word matches its
+inflections (``strike`` ~ ``strikes``, ``struck``; ``обстріл`` ~ ``обстрілів``);
+quotes or ``=`` keep a term exact. The evidence lists the matched terms and
+their character spans, in the original text, per field.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from detectors.base import (
     TextField,
     article_key,
 )
-from detectors.query import Node, anchors, evaluate, parse, terms_query
+from detectors.query import Anchors, Node, anchors, evaluate, parse, terms_query
 
 
 class KeywordSpec(DetectorSpec):
@@ -40,12 +42,16 @@ class KeywordSpec(DetectorSpec):
     query: str | None = Field(
         None,
         description=(
-            'Boolean query: `AND`, `OR`, `NOT`/`-`, `"phrases"`, `a NEAR/5 b` (either order; operands '
-            "may be `(x OR y)` groups), `prefix*`, parentheses; e.g. "
+            "Boolean query: `AND`, `OR`, `NOT`/`-`, `a NEAR/5 b` (either order; operands "
+            "may be `(x OR y)` groups), `prefix*`, parentheses. A word matches its inflections "
+            '(`strike` ~ `strikes`, `struck`); `"a phrase"` in quotes and `=word` match exactly; e.g. '
             '`("air raid" OR "air-raid") AND (Kyiv OR Київ)`.'
         ),
     )
-    any: tuple[str, ...] = Field((), description="At least one of these terms must appear.")
+    any: tuple[str, ...] = Field(
+        (),
+        description='At least one of these terms must appear (inflected; `"quoted"` or `=term` exact).',
+    )
     all: tuple[str, ...] = Field((), description="Every one of these terms must appear.")
     none: tuple[str, ...] = Field((), description="None of these terms may appear.")
     fields: tuple[TextField, ...] = Field(ALL_FIELDS, description="Article fields searched.")
@@ -115,11 +121,13 @@ class KeywordDetector:
         """False when the article has none of the words any match needs (most articles, most queries)."""
         if self.anchors is None:
             return True
-        words, stems = self.anchors
+        found = self.anchors
         vocabulary = article.vocabulary(self.spec.fields)
-        if not words.isdisjoint(vocabulary.words):
+        if not found.words.isdisjoint(vocabulary.words):
             return True
-        return any(vocabulary.has_prefix(stem) for stem in stems)
+        if found.stems and not found.stems.isdisjoint(vocabulary.stems):
+            return True
+        return any(vocabulary.has_prefix(prefix) for prefix in found.prefixes)
 
     def _captured(self, article: ArticleContext) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -159,44 +167,47 @@ class KeywordDetector:
 
 
 class AnchorIndex:
-    """Anchor word → the keyword detectors that need it, so an article is checked once for all.
+    """Anchor key → the keyword detectors that need it, so an article is checked once for all.
 
     Per article (and set of fields) it yields the detectors that may match: those
-    with an anchor word among the article's words, a prefix stem some word
-    begins with, or no anchors at all (a query that can match without a term).
+    with an anchor word among the article's words, an anchor stem among their
+    stems, a prefix some word begins with, or no anchors at all (a query that can
+    match without a term).
     """
 
     def __init__(self) -> None:
         self._by_word: dict[tuple[TextField, ...], dict[str, set[str]]] = {}
-        self._stems: dict[tuple[TextField, ...], dict[str, set[str]]] = {}
+        self._by_stem: dict[tuple[TextField, ...], dict[str, set[str]]] = {}
+        self._prefixes: dict[tuple[TextField, ...], dict[str, set[str]]] = {}
         self._always: set[str] = set()
 
-    def add(
-        self,
-        detector_id: str,
-        fields: tuple[TextField, ...],
-        found: tuple[frozenset[str], tuple[str, ...]] | None,
-    ) -> None:
+    def add(self, detector_id: str, fields: tuple[TextField, ...], found: Anchors | None) -> None:
         if found is None:
             self._always.add(detector_id)
             return
-        words, stems = found
-        for word in words:
-            self._by_word.setdefault(fields, {}).setdefault(word, set()).add(detector_id)
-        for stem in stems:
-            self._stems.setdefault(fields, {}).setdefault(stem, set()).add(detector_id)
+        for table, keys in (
+            (self._by_word, found.words),
+            (self._by_stem, found.stems),
+            (self._prefixes, found.prefixes),
+        ):
+            for key in keys:
+                table.setdefault(fields, {}).setdefault(key, set()).add(detector_id)
 
     def candidates(self, article: ArticleContext) -> set[str]:
         found: set[str] | None = article.cache.get(self)  # the index itself is the key: no tuple per call
         if found is None:
             found = set(self._always)
-            for fields in {*self._by_word, *self._stems}:
+            for fields in {*self._by_word, *self._by_stem, *self._prefixes}:
                 vocabulary = article.vocabulary(fields)
                 by_word = self._by_word.get(fields, {})
                 for word in vocabulary.words & by_word.keys():
                     found |= by_word[word]
-                for stem, ids in self._stems.get(fields, {}).items():
-                    if vocabulary.has_prefix(stem):
+                by_stem = self._by_stem.get(fields, {})
+                if by_stem:
+                    for key in vocabulary.stems & by_stem.keys():
+                        found |= by_stem[key]
+                for prefix, ids in self._prefixes.get(fields, {}).items():
+                    if vocabulary.has_prefix(prefix):
                         found |= ids
             article.cache[self] = found
         return found

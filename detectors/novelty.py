@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from detectors.base import ArticleContext, BuildEnv, DetectorSpec, Finding, State, article_key
 from detectors.durations import Duration
-from detectors.query import Term, evaluate
+from detectors.query import evaluate, literal
 from detectors.text import fold, words
 
 MAX_TERMS = 500  # per history; the oldest go first
@@ -58,7 +58,7 @@ class NoveltySpec(DetectorSpec):
 class NoveltyDetector:
     def __init__(self, spec: NoveltySpec) -> None:
         self.spec = spec
-        self.watch = [Term(t, tuple(words(t))) for t in spec.terms if words(t)]
+        self.watch = [literal(t) for t in spec.terms if words(t.lstrip("="))]
         if spec.extract == "yake":
             self._yake  # noqa: B018 — import and set up now, not on the first article
 

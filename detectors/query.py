@@ -10,9 +10,12 @@
     atom  := "a phrase" | word | word* | "(" or ")"
 
 Operators are upper case (``and`` is a word); ``NEAR`` alone means ``NEAR/5``.
-A word ending in ``*`` matches words it begins (``negotiat*``). Matching is on
-folded words (``detectors.text``), so case, accents and word boundaries are
-right in any script.
+A word matches its inflections (``explosion`` ~ ``explosions``, ``удари`` ~
+``ударів``: both sides are stemmed, ``detectors.stemming``); a quoted phrase or
+a word marked ``=`` (``=Mir``) matches exactly those words. A word ending in
+``*`` matches words it begins (``negotiat*``). Matching is on folded words
+(``detectors.text``), so case, accents and word boundaries are right in any
+script.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from detectors.stemming import stem
 from detectors.text import FieldText, words
 
 Spans = dict[str, list[tuple[str, tuple[int, int]]]]  # field → [(term, char span)]
@@ -32,12 +37,24 @@ class QuerySyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Term:
+    """A word or phrase: exact (quoted, ``=``), a prefix (``word*``) or, by default, stemmed."""
+
     text: str
     words: tuple[str, ...]
     prefix: bool = False
+    exact: bool = False
+
+    @property
+    def stemmed(self) -> bool:
+        return not (self.exact or self.prefix)
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        """What is looked up: the stems of the words, or the words themselves."""
+        return tuple(stem(w) for w in self.words) if self.stemmed else self.words
 
     def hits(self, field: FieldText) -> list[tuple[int, int]]:
-        return field.phrase(self.words, self.prefix)
+        return field.phrase(self.keys, self.prefix, self.stemmed)
 
 
 @dataclass(frozen=True)
@@ -179,14 +196,18 @@ class _Parser:
         if kind == "close" or value in ("AND", "OR", "NOT") or _NEAR.match(value):
             raise self.fail(f"a word or phrase is expected, not {value!r},")
         self.i += 1
-        return self.term(value.strip('"') if kind == "phrase" else value, pos)
+        if kind == "phrase":
+            return self.term(value.strip('"'), pos, exact=True)
+        return self.term(value, pos)
 
-    def term(self, text: str, pos: int) -> Term:
+    def term(self, text: str, pos: int, exact: bool = False) -> Term:
+        if text.startswith("="):
+            text, exact = text[1:], True
         prefix = text.endswith("*")
         parts = tuple(words(text.rstrip("*")))
         if not parts:
             raise QuerySyntaxError(f"{text!r} at character {pos + 1} has no letters or digits")
-        return Term(text, parts, prefix)
+        return Term(text, parts, prefix, exact)
 
 
 def parse(text: str) -> Node:
@@ -198,17 +219,20 @@ def terms_query(any_: tuple[str, ...], all_: tuple[str, ...], none: tuple[str, .
     """The ``any`` / ``all`` / ``none`` lists as a query node."""
     parts: list[Node] = []
     if any_:
-        parts.append(AnyOf(tuple(_literal(t) for t in any_)))
-    parts.extend(_literal(t) for t in all_)
-    parts.extend(Not(_literal(t)) for t in none)
+        parts.append(AnyOf(tuple(literal(t) for t in any_)))
+    parts.extend(literal(t) for t in all_)
+    parts.extend(Not(literal(t)) for t in none)
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
-def _literal(text: str) -> Term:
-    parts = tuple(words(text))
+def literal(text: str) -> Term:
+    """A term of a list (``any:``, ``terms:`` ...): stemmed, exact if quoted or marked ``=``."""
+    exact = text.startswith("=") or (len(text) > 1 and text[0] == text[-1] == '"')
+    bare = text[1:] if text.startswith("=") else text.strip('"') if exact else text
+    parts = tuple(words(bare))
     if not parts:
         raise QuerySyntaxError(f"{text!r} has no letters or digits")
-    return Term(text, parts)
+    return Term(bare, parts, exact=exact)
 
 
 def evaluate(node: Node, fields: Mapping[str, FieldText]) -> Match:
@@ -262,16 +286,30 @@ def _merge(into: Spans, spans: Spans) -> None:
         bucket.extend(h for h in hits if h not in bucket)
 
 
-def anchors(node: Node) -> tuple[frozenset[str], tuple[str, ...]] | None:
-    """First words (and prefix stems) one of which any match needs; None if it can match without.
+@dataclass(frozen=True)
+class Anchors:
+    """First keys one of which any match of a query needs: exact words, stems, prefixes."""
+
+    words: frozenset[str] = frozenset()
+    stems: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def __or__(self, other: Anchors) -> Anchors:
+        return Anchors(self.words | other.words, self.stems | other.stems, self.prefixes + other.prefixes)
+
+
+def anchors(node: Node) -> Anchors | None:
+    """The keys one of which any match needs; None if the query can match without a term.
 
     A cheap pre-check: most articles contain none of a query's words, and a
     set intersection says so before any phrase is looked up.
     """
     if isinstance(node, Term):
         if node.prefix and len(node.words) == 1:
-            return frozenset(), (node.words[0],)
-        return frozenset({node.words[0]}), ()
+            return Anchors(prefixes=(node.words[0],))
+        if node.stemmed:
+            return Anchors(stems=frozenset({node.keys[0]}))
+        return Anchors(words=frozenset({node.words[0]}))
     if isinstance(node, Near):
         return _union([anchors(t) for t in node.left])
     if isinstance(node, Not):
@@ -285,11 +323,10 @@ def anchors(node: Node) -> tuple[frozenset[str], tuple[str, ...]] | None:
     return _union([anchors(c) for c in node.children])
 
 
-def _union(
-    parts: list[tuple[frozenset[str], tuple[str, ...]] | None],
-) -> tuple[frozenset[str], tuple[str, ...]] | None:
-    if any(p is None for p in parts):
-        return None
-    words = frozenset().union(*(p[0] for p in parts if p is not None))
-    stems = tuple(stem for p in parts if p is not None for stem in p[1])
-    return words, stems
+def _union(parts: list[Anchors | None]) -> Anchors | None:
+    union = Anchors()
+    for part in parts:
+        if part is None:
+            return None
+        union = union | part
+    return union

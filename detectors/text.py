@@ -1,12 +1,14 @@
 """Text as detectors see it: folded (case and accents), split into words with their spans.
 
 Folding is per character and keeps length (``Zélensky`` → ``zelensky``, one
-character for one), so a span found in folded text is the span in the
-original. Words are runs of Unicode letters and digits (Cyrillic, Arabic,
-Greek ... as well as Latin, so ``Київ`` is one word and ``Київстар`` another);
+character for one; ``й`` and ``ї`` stay letters, the stemmers need them), so a
+span found in folded text is the span in the original. Words are runs of
+Unicode letters and digits (Cyrillic, Arabic, Greek ... as well as Latin,
+so ``Київ`` is one word and ``Київстар`` another);
 Chinese, Japanese and Thai are written without spaces, so each of their
 characters is a word of its own and a term in them matches as a phrase of
-characters.
+characters. Each word also has a stem (``detectors.stemming``), so a term
+matches the word's inflections; spans still come from the folded words.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
+
+from detectors.stemming import stems_of
 
 T = TypeVar("T")
 
@@ -52,7 +56,12 @@ _NO_SPACES = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_NO_SPACES}]|[^\W_{_NO_SPACES}]+(?:['’][^\W_{_NO_SPACES}]+)*")
 
 
+_LETTERS_NOT_ACCENTS = frozenset("йї")  # letters of their own in Ukrainian and Russian, not и, і with a mark
+
+
 def _fold_char(ch: str) -> str:
+    if ch.lower() in _LETTERS_NOT_ACCENTS:
+        return ch.lower()
     decomposed = unicodedata.normalize("NFKD", ch.casefold())
     base = "".join(c for c in decomposed if not unicodedata.combining(c))
     return base if len(base) == 1 else ch.lower() if len(ch.lower()) == 1 else ch
@@ -90,7 +99,7 @@ class FieldText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._phrases: dict[tuple[tuple[str, ...], bool], list[tuple[int, int]]] = {}
+        self._phrases: dict[tuple[tuple[str, ...], bool, bool], list[tuple[int, int]]] = {}
 
     @lazy
     def folded(self) -> str:
@@ -99,6 +108,11 @@ class FieldText:
     @lazy
     def words(self) -> list[str]:
         return _WORD.findall(self.folded)
+
+    @lazy
+    def stems(self) -> list[str]:
+        """The stem of each word, in order (``detectors.stemming``)."""
+        return list(map(stems_of, self.words))
 
     @lazy
     def _spans(self) -> tuple[list[int], list[int]]:
@@ -117,26 +131,38 @@ class FieldText:
             index.setdefault(word, []).append(i)
         return index
 
-    def phrase(self, phrase: tuple[str, ...], prefix: bool = False) -> list[tuple[int, int]]:
+    @lazy
+    def stem_positions(self) -> dict[str, list[int]]:
+        """Stem → its token positions."""
+        index: dict[str, list[int]] = {}
+        for i, word in enumerate(self.stems):
+            index.setdefault(word, []).append(i)
+        return index
+
+    def phrase(
+        self, phrase: tuple[str, ...], prefix: bool = False, stemmed: bool = False
+    ) -> list[tuple[int, int]]:
         """Token ranges ``[start, end)`` where the words of ``phrase`` occur in order.
 
-        With ``prefix`` the last word matches any word it begins (``negotiat*``).
+        With ``prefix`` the last word matches any word it begins (``negotiat*``);
+        with ``stemmed`` ``phrase`` holds stems, matched against the words' stems.
         """
-        key = (phrase, prefix)
+        key = (phrase, prefix, stemmed)
         hits = self._phrases.get(key)
         if hits is None:
-            hits = self._phrases[key] = self._find(phrase, prefix)
+            hits = self._phrases[key] = self._find(phrase, prefix, stemmed)
         return hits
 
-    def _find(self, phrase: tuple[str, ...], prefix: bool) -> list[tuple[int, int]]:
+    def _find(self, phrase: tuple[str, ...], prefix: bool, stemmed: bool) -> list[tuple[int, int]]:
         if not phrase:
             return []
-        words = self.words
+        words = self.stems if stemmed else self.words
+        positions = self.stem_positions if stemmed else self.positions
         n = len(phrase)
         if prefix and n == 1:
             stem = phrase[0]
             return [(i, i + 1) for i, w in enumerate(words) if w.startswith(stem)]
-        starts = self.positions.get(phrase[0])
+        starts = positions.get(phrase[0])
         if not starts:
             return []
         if n == 1:
@@ -159,12 +185,16 @@ class FieldText:
 
 
 class Vocabulary:
-    """The distinct words of some fields: a set for lookups, a sorted list for prefixes."""
+    """The distinct words (and stems) of some fields: sets for lookups, a sorted list for prefixes."""
 
     def __init__(self, fields: list[FieldText]) -> None:
         self.words: set[str] = set()
         for field in fields:
             self.words.update(field.words)
+
+    @lazy
+    def stems(self) -> set[str]:
+        return set(map(stems_of, self.words))  # distinct words only: fewer lookups than every token
 
     @lazy
     def _sorted(self) -> list[str]:  # only queries with a prefix term need it

@@ -27,7 +27,9 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = Path(__file__).with_name("ruwa_detector_labels.yaml")
-MEASURED = {"prisoner-exchange": 0.66, "air-raid-after-call": 0.57, "znpp-watch": 0.98, "strike": 0.72}
+# prisoner-exchange: 0.67 on the 43 alerts read before session 14 (unchanged by stemming); 21 more
+# read when the sample moved were 11 true, so on all 64 read it is 0.62
+MEASURED = {"prisoner-exchange": 0.62, "air-raid-after-call": 0.57, "znpp-watch": 0.98, "strike": 0.75}
 SAMPLE = 25
 
 
