@@ -30,6 +30,9 @@ class Place:
     country: str  # ISO 3166 alpha-2
     kind: str  # "city" or "country"
     population: int = 0
+    admin1: str = ""  # GeoNames' first-level division (an oblast, a state); cities only
+    latitude: float = 0.0
+    longitude: float = 0.0
 
 
 class Gazetteer:
@@ -77,7 +80,15 @@ class Gazetteer:
             population = int(city.get("population") or 0)
             if population < self.min_population:
                 continue
-            place = Place(city["name"], city["countrycode"], "city", population)
+            place = Place(
+                city["name"],
+                city["countrycode"],
+                "city",
+                population,
+                str(city.get("admin1code") or ""),
+                float(city.get("latitude") or 0.0),
+                float(city.get("longitude") or 0.0),
+            )
             for name in (city["name"], *city.get("alternatenames", ())):
                 offer(name, place)
         return best

@@ -86,5 +86,9 @@ def check(
                 f"{word:<9} p={verdict['probability']:.3f} (threshold {threshold}) cosine={cosine:.3f}{why}\n"
                 f"          a: {left.splitlines()[0]}\n          b: {right.splitlines()[0]}\n          "
                 + "  ".join(f"{k}={v:g}" for k, v in verdict["features"].items())
+                + "\n          places: a "
+                + (", ".join(verdict["places"]["a"]) or "-")
+                + "; b "
+                + (", ".join(verdict["places"]["b"]) or "-")
             )
     say(f"{same} of {len(texts)} pairs the same report")

@@ -4,6 +4,8 @@ Near-duplicate means the same report, not the same topic. Sentence embeddings
 place "175 prisoners were exchanged" and "90 prisoners were exchanged" close
 together; for a news monitor the second may be the news. So the decision looks
 at the facts too: numbers that conflict (neither set contains the other),
+places that conflict (two reports of shelling, one in Mariupol, one in
+Kharkiv: cities and regions from the gazetteer, any spelling it knows),
 named people and places that differ, and plain word overlap. The features
 below feed a small logistic model (``streams.dedup.decision``) whose weights
 were fitted on the MRPC news paraphrase corpus (see docs/architecture.md for the method
@@ -12,11 +14,15 @@ and figures); extraction is regex-only and costs microseconds per text.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from detectors.gazetteer import Gazetteer
+from detectors.text import FieldText
 
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _NUMBER = re.compile(
@@ -47,6 +53,91 @@ class Facts:
     names: frozenset[str]
     words: frozenset[str]
     length: int
+    places: frozenset[PlaceMention] = frozenset()  # cities, and regions named after them
+
+
+_REGION_WORDS = frozenset(["region", "regions", "oblast", "oblasts", "province", "district", "raion"])
+_PLACE_WORDS = _REGION_WORDS | {"city", "direction", "area", "areas", "npp", "tpp"}
+_NEXT_WORD = re.compile(r"(?:[ \t]+|-)([^\W\d_][\w'’]*)", re.UNICODE)  # "Vladimir Putin", not "Kyiv - Lviv"
+_SAYS = frozenset(
+    (
+        "says", "said", "say", "claims", "claimed", "accuses", "accused", "denies", "denied", "warns",
+        "warned", "insists", "confirms", "confirmed", "reports", "reported", "announces", "announced",
+        "vows", "urges",
+    )
+)  # fmt: skip
+_BY = re.compile(r"(?:\bby|[:\-–—])\s*$")
+_TAIL = re.compile(r"^\s*[)\]\s.]*$")
+
+
+def _speaker(title: str, start: int, end: int) -> bool:
+    """The place speaks: "claimed by Moscow", or named last after a colon or dash ("...: Kyiv")."""
+    before = title[max(0, start - 12) : start]
+    if re.search(r"\bby\s*$", before):
+        return True
+    return bool(_BY.search(before)) and bool(_TAIL.match(title[end:]))
+
+
+NEAR_KM = 25.0  # two places closer than this may be one incident (a city and its suburb)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMention:
+    """A city a headline names, or the region named after it ("Kharkiv region")."""
+
+    name: str
+    country: str
+    admin1: str
+    latitude: float
+    longitude: float
+    region: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}|{self.country}" + (" region" if self.region else "")
+
+    def covered_by(self, other: PlaceMention) -> bool:
+        """Could both name the same incident's place: one place, one region, or within NEAR_KM?"""
+        if (self.name, self.country) == (other.name, other.country):
+            return True
+        if self.region or other.region:
+            return bool(self.admin1) and (self.country, self.admin1) == (other.country, other.admin1)
+        return _km(self, other) <= NEAR_KM
+
+
+def _km(a: PlaceMention, b: PlaceMention) -> float:
+    la, lb = math.radians(a.latitude), math.radians(b.latitude)
+    dlat, dlon = lb - la, math.radians(b.longitude - a.longitude)
+    h = math.sin(dlat / 2) ** 2 + math.cos(la) * math.cos(lb) * math.sin(dlon / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def places_in(text: str, gazetteer: Gazetteer | None = None) -> frozenset[PlaceMention]:
+    """The cities (and regions named after them) a headline names, whatever the spelling.
+
+    The title only (the first line): leads list the places around the event
+    ("... in the Kramatorsk and Bakhmut directions"), and two reports of one
+    strike differ there more than in their headlines. Countries are left out:
+    "Ukraine" and "Kyiv" name the same side of most reports, and a country
+    contains its cities. A name followed by another capitalised word is a
+    person's or a thing's ("Vladimir Putin", "Washington Post"), not a place.
+    """
+    title = text.split("\n", 1)[0]
+    found = set()
+    for place, _, (start, end) in (gazetteer or Gazetteer.shared()).find(FieldText(title)):
+        if place.kind != "city":
+            continue
+        following = _NEXT_WORD.match(title, end)
+        word = following.group(1) if following else ""
+        if word[:1].isupper() and word.lower() not in _PLACE_WORDS:
+            continue
+        if word.lower() in _SAYS or _speaker(title, start, end):
+            continue  # "Kyiv says", "... - Moscow": the government, not the place
+        region = word.lower() in _REGION_WORDS
+        found.add(
+            PlaceMention(place.name, place.country, place.admin1, place.latitude, place.longitude, region)
+        )
+    return frozenset(found)
 
 
 def extract_facts(text: str) -> Facts:
@@ -59,7 +150,23 @@ def extract_facts(text: str) -> Facts:
     words = [w.lower() for w in _WORD.findall(text)]
     numbers.update(float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS)
     names = {n.lower() for n in _NAME.findall(text)} - _NOT_NAMES
-    return Facts(frozenset(numbers), frozenset(names), frozenset(words), len(text))
+    return Facts(frozenset(numbers), frozenset(names), frozenset(words), len(text), places_in(text))
+
+
+def place_conflict(a: Facts, b: Facts) -> bool:
+    """Both name places and neither's are all near the other's: reports of two places, two reports.
+
+    Like conflicting numbers: a headline that adds a place to the other's
+    ("Kyiv says strikes hit Kharkiv" ~ "Strikes hit Kharkiv") is a detail, not
+    another report; a city and its region, or two places within ``NEAR_KM``,
+    may be one incident.
+    """
+    pa, pb = a.places, b.places
+    if not pa or not pb:
+        return False
+    a_in_b = all(any(x.covered_by(y) for y in pb) for x in pa)
+    b_in_a = all(any(y.covered_by(x) for x in pa) for y in pb)
+    return not (a_in_b or b_in_a)
 
 
 FEATURES = (

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from detectors.base import DecisionKind
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
-from streams.dedup.facts import Facts, extract_facts, pair_features
+from streams.dedup.facts import Facts, extract_facts, pair_features, place_conflict
 from streams.dedup.index import Batch, Neighbor, WindowIndex
 from streams.dedup.stories import add_member, best_story, open_story, with_anchor
 from streams.dedup.tables import SequencerState, delivery_key, event_time
@@ -453,6 +453,7 @@ class Sequencer:
         stories: dict[str, StoryState | None] = {}
         compared: list[tuple[WindowEntry, float, StoryState | None]] = []
         rows = []
+        places: list[bool] = []
         for neighbor in neighbors:
             entry = self.state.window.get(neighbor.key)
             if entry is None:
@@ -463,10 +464,12 @@ class Sequencer:
             story_candidates.append((neighbor.similarity, story))
             if neighbor.similarity >= self.dedup.candidate_similarity and entry.dim:
                 compared.append((entry, neighbor.similarity, story))
-                rows.append(pair_features(facts, self._facts_of(entry), neighbor.similarity))
+                other = self._facts_of(entry)
+                rows.append(pair_features(facts, other, neighbor.similarity))
+                places.append(place_conflict(facts, other))
         if rows:  # one model evaluation for all candidates; the most similar match wins
             features = np.vstack(rows)
-            same = self.model.decide(features, self.dedup.near_threshold)
+            same = self.model.decide(features, self.dedup.near_threshold, np.array(places))
             if same.any():
                 best = int(np.argmax(same))
                 entry, similarity, story = compared[best]

@@ -24,13 +24,14 @@ def test_each_pair_gets_cosine_features_probability_rule_and_decision(tmp_path: 
             "b": "Russia and Ukraine exchange 90 prisoners of war",
         },
         {"a": "Air raid alarm in Kyiv", "a_summary": "Explosions were heard.", "b": "Air raid alarm in Kyiv"},
+        {"a": "Aftermath of shelling in Mariupol", "b": "Aftermath of shelling in Kharkiv"},
     ]
     pairs.write_text("\n".join(json.dumps(r) for r in rows))
     result = runner.invoke(app, ["dedup", "check", "--pairs", str(pairs), "--json"])
     assert result.exit_code == 0, result.output
     verdicts = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    assert len(verdicts) == 2  # one per pair, in order
-    numbers, same_alarm = verdicts
+    assert len(verdicts) == 3  # one per pair, in order
+    numbers, same_alarm, cities = verdicts
     assert set(numbers["features"]) == set(FEATURES)
     assert numbers["rule"] == "number_conflict"
     assert numbers["same"] is False
@@ -38,6 +39,9 @@ def test_each_pair_gets_cosine_features_probability_rule_and_decision(tmp_path: 
     assert same_alarm["rule"] is None
     assert 0.0 <= same_alarm["probability"] <= 1.0
     assert same_alarm["threshold"] == pytest.approx(0.68)
+    assert cities["places"] == {"a": ["Mariupol|UA"], "b": ["Kharkiv|UA"]}
+    assert cities["rule"] == "place_conflict"
+    assert cities["same"] is False
 
 
 def test_one_pair_from_the_command_line_and_a_usage_error() -> None:

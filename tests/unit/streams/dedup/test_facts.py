@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.dedup.facts import FEATURES, extract_facts, pair_features
+from streams.dedup.facts import FEATURES, extract_facts, pair_features, place_conflict
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,34 @@ def test_feature_vector_order_and_bounds() -> None:
     assert vector.shape == (len(FEATURES),)
     assert vector[0] == 0.5
     assert all(0.0 <= v <= 1.0 for v in vector)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "conflict"),
+    [
+        ("Aftermath of shelling in Mariupol", "Aftermath of shelling in Kharkiv", True),
+        ("Damaged school in Donetsk", "Damaged school in Kharkiv", True),
+        ("Russian missiles hit Kyiv, Ukraine says", "Kiev hit by Russian missiles", False),  # spellings
+        ("Explosions in Odesa", "Explosions in Odessa", False),
+        # one adds a place to the other's: a detail, not another report
+        ("Ukraine says Russian strikes hit Kharkiv region", "Kyiv says Russian strikes hit Kharkiv", False),
+        ("Explosions reported overnight", "Explosions in Kharkiv overnight", False),
+        ("Shelling in Kharkiv and Odesa", "Shelling in Kharkiv and Dnipro", True),
+        # a city and the region it is in, or two places within 25 km: maybe one incident
+        ("Russia shelled Kramatorsk", "Russia shelled Donetsk region", False),
+        ("Russia shelled Kramatorsk", "Russia shelled Sloviansk", False),
+        ("Russia shelled Kramatorsk", "Russia shelled Donetsk", True),  # the city, 80 km away
+        ("Russia shelled Kharkiv region", "Russia shelled Donetsk region", True),
+    ],
+)
+def test_different_cities_conflict(a: str, b: str, conflict: bool) -> None:
+    assert place_conflict(extract_facts(a), extract_facts(b)) is conflict
+
+
+def test_places_are_cities_under_any_spelling_not_countries_nor_names() -> None:
+    assert {p.label for p in extract_facts("Kiev and Ukraine, Russia").places} == {"Kyiv|UA"}
+    assert extract_facts("Київ").places == extract_facts("Kyiv").places
+    assert {p.label for p in extract_facts("Vladimir Putin warns Kharkiv region").places} == {
+        "Kharkiv|UA region"
+    }
+    assert not extract_facts("Putin speaks\nThe lead mentions Kharkiv").places  # the headline's only
