@@ -27,9 +27,13 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = Path(__file__).with_name("ruwa_detector_labels.yaml")
-# prisoner-exchange: 0.67 on the 43 alerts read before session 14 (unchanged by stemming); 21 more
-# read when the sample moved were 11 true, so on all 64 read it is 0.62
-MEASURED = {"prisoner-exchange": 0.62, "air-raid-after-call": 0.57, "znpp-watch": 0.98, "strike": 0.75}
+# Each bound is the figure measured on every alert read so far (session 14):
+# - prisoner-exchange: 0.67 on the 43 alerts read before keywords matched inflections (unchanged);
+#   21 more read when the sample moved were 11 true, so on all 64 read it is 0.62;
+# - air-raid-after-call: `then: strike` since session 14 (146 alerts, was 14 with the air-raid
+#   block); 0.42 on 31 read: the misses are calls that were not leaders' calls, and statements;
+# - strike: 0.70 on 79 read (0.72 on the first 25); day-long counts are not a strike report.
+MEASURED = {"prisoner-exchange": 0.62, "air-raid-after-call": 0.42, "znpp-watch": 0.98, "strike": 0.70}
 SAMPLE = 25
 
 

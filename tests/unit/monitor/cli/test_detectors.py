@@ -82,7 +82,7 @@ def test_list_shows_each_detector_and_what_it_reads() -> None:
     assert table.exit_code == 0
     line = next(line for line in table.stdout.splitlines() if "air-raid-after-call" in line)
     assert "sequence" in line
-    assert "air-raid, leaders-call" in line
+    assert "leaders-call, strike" in line
     assert "building block" in table.stdout
 
 
