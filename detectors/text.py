@@ -126,18 +126,12 @@ class FieldText:
     @lazy
     def positions(self) -> dict[str, list[int]]:
         """Word → its token positions, for phrase and proximity matching."""
-        index: dict[str, list[int]] = {}
-        for i, word in enumerate(self.words):
-            index.setdefault(word, []).append(i)
-        return index
+        return _positions(self.words)
 
     @lazy
     def stem_positions(self) -> dict[str, list[int]]:
         """Stem → its token positions."""
-        index: dict[str, list[int]] = {}
-        for i, word in enumerate(self.stems):
-            index.setdefault(word, []).append(i)
-        return index
+        return _positions(self.stems)
 
     def phrase(
         self, phrase: tuple[str, ...], prefix: bool = False, stemmed: bool = False
@@ -182,6 +176,13 @@ class FieldText:
         """Character span of tokens ``[first, end)`` in the original text."""
         starts, ends = self._spans
         return starts[first], ends[end - 1]
+
+
+def _positions(tokens: list[str]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        index.setdefault(token, []).append(i)
+    return index
 
 
 class Vocabulary:

@@ -12,7 +12,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -25,9 +25,6 @@ from monitor.cli.common import out as console  # results on stdout: copied and g
 from monitor.config import DetectorsDocument
 from monitor.errors import ArchiveError
 from monitor.loading import load_detectors
-
-if TYPE_CHECKING:
-    from streams.records import Article
 
 detectors_app = typer.Typer(
     help="Detectors: kinds, validation, dry runs, and the release in force on Kafka.", no_args_is_help=True
@@ -98,25 +95,10 @@ def list_detectors(
     console.print(table)
 
 
-def _context(article: Article) -> ArticleContext:
-    """An article as detectors see it in a dry run: no dedup, so each is its own story."""
-    at = min(article.published_at, article.fetched_at)
-    return ArticleContext(
-        id=article.id,
-        title=article.title,
-        summary=article.summary,
-        content=article.content,
-        source=article.source,
-        url=article.url,
-        at=at.timestamp(),
-        published_at=at.isoformat(),
-        story_id=article.id,
-    )
-
-
 def _articles(texts: list[str], jsonl: Path | None, strict: bool) -> list[ArticleContext]:
     """``--text`` titles (typed together: one time for all), then the ``--jsonl`` lines in file order."""
     from monitor.archive import read_article_lines
+    from streams.agents.detect import context_of
 
     now = datetime.now(UTC).timestamp()
     out = [ArticleContext(id=f"text-{i}", title=t, at=now, story_id=f"text-{i}") for i, t in enumerate(texts)]
@@ -124,7 +106,7 @@ def _articles(texts: list[str], jsonl: Path | None, strict: bool) -> list[Articl
         lines = read_article_lines(jsonl, "test", strict=strict)
         if (message := lines.undated_message(jsonl)) is not None:
             say(f"warning: {message}")
-        out += [_context(a) for a in lines.articles]
+        out += [context_of(a) for a in lines.articles]
     return out
 
 

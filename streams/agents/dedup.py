@@ -37,6 +37,7 @@ from streams.agents.detect import attach as attach_detect
 from streams.app import StageContext
 from streams.batching import as_current_event, micro_batches
 from streams.deadletter import dead_letter
+from streams.dedup.facts import prepare as prepare_facts
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
 from streams.records import (
@@ -175,6 +176,7 @@ class DedupRuntime:
             sequencer.epoch  # noqa: B018 — created here, inside the agent, where tables may be written
             self.flush()
             loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.executor, prepare_facts)  # the place rule's gazetteer
             loaded = await loop.run_in_executor(self.executor, sequencer.load_snapshot, self.snapshot_dir)
             added = await loop.run_in_executor(
                 self.executor, sequencer.rebuild_index, next_seq, os.cpu_count() or 1

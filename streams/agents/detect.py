@@ -31,21 +31,22 @@ from monitor.config import DetectorsDocument
 from streams.app import StageContext
 from streams.control import DetectorsFollower
 from streams.heap import settle
-from streams.records import Alert, ArticleRef, EnrichedArticle, SequencedArticle
+from streams.records import Alert, Article, ArticleRef, EnrichedArticle, SequencedArticle
 from streams.tableviews import BufferedView, TableView
 
 log = logging.getLogger(__name__)
 STATE_TABLE = "detector-state"  # on the dedup worker, within its store budget (streams.agents.dedup)
 
 
-def article_context(out: SequencedArticle, enriched: EnrichedArticle | None) -> ArticleContext:
-    """The sequenced article as detectors see it (event time: published, never after fetched)."""
-    article = out.article
+def context_of(article: Article, **decided: Any) -> ArticleContext:
+    """An article as detectors see it (event time: published, never after fetched).
+
+    ``decided`` adds what the sequencer decided (decision, story, vector); without
+    it, as in a dry run, the article is its own story.
+    """
     published = min(article.published_at, article.fetched_at)
-    vector = enriched.vector() if enriched is not None and enriched.dim else None
     return ArticleContext(
         id=article.id,
-        revision=out.decision.revision,
         title=article.title,
         summary=article.summary,
         content=article.content,
@@ -53,6 +54,16 @@ def article_context(out: SequencedArticle, enriched: EnrichedArticle | None) -> 
         url=article.url,
         at=published.timestamp(),
         published_at=published.isoformat(),
+        **{"story_id": article.id, **decided},
+    )
+
+
+def article_context(out: SequencedArticle, enriched: EnrichedArticle | None) -> ArticleContext:
+    """The sequenced article as detectors see it."""
+    vector = enriched.vector() if enriched is not None and enriched.dim else None
+    return context_of(
+        out.article,
+        revision=out.decision.revision,
         decision=out.decision.kind,
         duplicate_of=out.decision.duplicate_of,
         story_id=out.story.id,

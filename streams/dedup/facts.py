@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from detectors.gazetteer import Gazetteer
+from detectors.gazetteer import Gazetteer, Place
 from detectors.text import FieldText
 
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
@@ -66,16 +66,15 @@ _SAYS = frozenset(
         "vows", "urges",
     )
 )  # fmt: skip
-_BY = re.compile(r"(?:\bby|[:\-–—])\s*$")
-_TAIL = re.compile(r"^\s*[)\]\s.]*$")
+_BY = re.compile(r"\bby\s*$")
+_ATTRIBUTION = re.compile(r"[:\-–—]\s*$")  # "...: Kyiv", "... - Moscow"
+_END = re.compile(r"^\s*[)\]\s.]*$")
 
 
 def _speaker(title: str, start: int, end: int) -> bool:
     """The place speaks: "claimed by Moscow", or named last after a colon or dash ("...: Kyiv")."""
     before = title[max(0, start - 12) : start]
-    if re.search(r"\bby\s*$", before):
-        return True
-    return bool(_BY.search(before)) and bool(_TAIL.match(title[end:]))
+    return bool(_BY.search(before)) or bool(_ATTRIBUTION.search(before) and _END.match(title[end:]))
 
 
 NEAR_KM = 25.0  # two places closer than this may be one incident (a city and its suburb)
@@ -85,31 +84,33 @@ NEAR_KM = 25.0  # two places closer than this may be one incident (a city and it
 class PlaceMention:
     """A city a headline names, or the region named after it ("Kharkiv region")."""
 
-    name: str
-    country: str
-    admin1: str
-    latitude: float
-    longitude: float
+    place: Place
     region: bool = False
 
     @property
     def label(self) -> str:
-        return f"{self.name}|{self.country}" + (" region" if self.region else "")
+        return f"{self.place.name}|{self.place.country}" + (" region" if self.region else "")
 
     def covered_by(self, other: PlaceMention) -> bool:
         """Could both name the same incident's place: one place, one region, or within NEAR_KM?"""
-        if (self.name, self.country) == (other.name, other.country):
+        a, b = self.place, other.place
+        if a == b:
             return True
         if self.region or other.region:
-            return bool(self.admin1) and (self.country, self.admin1) == (other.country, other.admin1)
-        return _km(self, other) <= NEAR_KM
+            return bool(a.admin1) and (a.country, a.admin1) == (b.country, b.admin1)
+        return _km(a, b) <= NEAR_KM
 
 
-def _km(a: PlaceMention, b: PlaceMention) -> float:
+def _km(a: Place, b: Place) -> float:
     la, lb = math.radians(a.latitude), math.radians(b.latitude)
     dlat, dlon = lb - la, math.radians(b.longitude - a.longitude)
     h = math.sin(dlat / 2) ** 2 + math.cos(la) * math.cos(lb) * math.sin(dlon / 2) ** 2
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def prepare() -> None:
+    """Build the gazetteer now (about a second), so the first article does not pay for it."""
+    Gazetteer.shared().book  # noqa: B018
 
 
 def places_in(text: str, gazetteer: Gazetteer | None = None) -> frozenset[PlaceMention]:
@@ -134,9 +135,7 @@ def places_in(text: str, gazetteer: Gazetteer | None = None) -> frozenset[PlaceM
         if word.lower() in _SAYS or _speaker(title, start, end):
             continue  # "Kyiv says", "... - Moscow": the government, not the place
         region = word.lower() in _REGION_WORDS
-        found.add(
-            PlaceMention(place.name, place.country, place.admin1, place.latitude, place.longitude, region)
-        )
+        found.add(PlaceMention(place, region))
     return frozenset(found)
 
 

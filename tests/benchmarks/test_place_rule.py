@@ -56,24 +56,20 @@ def test_place_rule_on_labeled_pairs_and_ruwa(record_result) -> None:  # type: i
     def merges(outs: list[Any]) -> set[tuple[str, str]]:
         return {(o.article.id, o.decision.duplicate_of) for o in outs if o.decision.kind == "near"}
 
-    conflicting = [
-        (a, b)
-        for a, b in merges(before)
-        if b in text and place_conflict(extract_facts(text[a]), extract_facts(text[b]))
-    ]
-    conflicting_after = [
-        (a, b)
-        for a, b in merges(after)
-        if b in text and place_conflict(extract_facts(text[a]), extract_facts(text[b]))
-    ]
+    def naming_other_places(pairs: set[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(a, b) for a, b in pairs if b in text and place_conflict(facts[a], facts[b])]
+
+    facts = {aid: extract_facts(t) for aid, t in text.items()}
+    merged_before, merged_after = merges(before), merges(after)
+    conflicting, conflicting_after = naming_other_places(merged_before), naming_other_places(merged_after)
     figures = {
         "labeled_pairs": len(pairs),
         "labeled_different": len(different),
         "split": len(split),
         "precision": round(precision, 3),
         "recall": round(recall, 3),
-        "ruwa_near_before": len(merges(before)),
-        "ruwa_near_after": len(merges(after)),
+        "ruwa_near_before": len(merged_before),
+        "ruwa_near_after": len(merged_after),
         "ruwa_near_before_naming_other_places": len(conflicting),
         "ruwa_near_after_naming_other_places": len(conflicting_after),
     }
