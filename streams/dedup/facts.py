@@ -14,8 +14,10 @@ and figures); extraction is regex-only and costs microseconds per text.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +56,8 @@ class Facts:
     words: frozenset[str]
     length: int
     places: frozenset[PlaceMention] = frozenset()  # cities, and regions named after them
+    bigrams: frozenset[int] = frozenset()  # adjacent word pairs, as CRC-32s (small, stable)
+    word_count: int = 0
 
 
 _REGION_WORDS = frozenset(["region", "regions", "oblast", "oblasts", "province", "district", "raion"])
@@ -149,7 +153,16 @@ def extract_facts(text: str) -> Facts:
     words = [w.lower() for w in _WORD.findall(text)]
     numbers.update(float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS)
     names = {n.lower() for n in _NAME.findall(text)} - _NOT_NAMES
-    return Facts(frozenset(numbers), frozenset(names), frozenset(words), len(text), places_in(text))
+    bigrams = frozenset(zlib.crc32(f"{x} {y}".encode()) for x, y in itertools.pairwise(words))
+    return Facts(
+        frozenset(numbers),
+        frozenset(names),
+        frozenset(words),
+        len(text),
+        places_in(text),
+        bigrams=bigrams,
+        word_count=len(words),
+    )
 
 
 def place_conflict(a: Facts, b: Facts) -> bool:
@@ -177,6 +190,14 @@ FEATURES = (
     "name_conflict",  # each names someone or somewhere the other does not
     "word_jaccard",
     "length_ratio",
+    # MRPC's "related but different" pairs mostly add a clause to one side: how much of each text
+    # the other covers (the less covered side first), in words and in word pairs, and the gap in
+    # words (per ten, capped at 3) see what one Jaccard cannot
+    "word_cover_low",
+    "word_cover_high",
+    "bigram_cover_low",
+    "bigram_cover_high",
+    "word_count_gap",
 )
 
 
@@ -184,6 +205,15 @@ def _jaccard(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozens
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
+
+
+def _coverage(a: frozenset[str] | frozenset[int], b: frozenset[str] | frozenset[int]) -> tuple[float, float]:
+    """(lower, higher) of the shares of ``a`` in ``b`` and of ``b`` in ``a``."""
+    if not a or not b:
+        return (1.0, 1.0) if not a and not b else (0.0, 0.0)
+    shared = len(a & b)
+    first, second = shared / len(a), shared / len(b)
+    return (first, second) if first <= second else (second, first)
 
 
 def pair_features(a: Facts, b: Facts, cosine: float) -> npt.NDArray[np.float64]:
@@ -200,6 +230,9 @@ def pair_features(a: Facts, b: Facts, cosine: float) -> npt.NDArray[np.float64]:
             float(bool(a.names - b.names) and bool(b.names - a.names)),
             _jaccard(a.words, b.words),
             min(a.length, b.length) / max(a.length, b.length, 1),
+            *_coverage(a.words, b.words),
+            *_coverage(a.bigrams, b.bigrams),
+            min(abs(a.word_count - b.word_count) / 10.0, 3.0),
         ],
         dtype=np.float64,
     )

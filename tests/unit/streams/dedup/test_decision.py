@@ -122,7 +122,7 @@ def test_fact_agreement_beats_cosine_alone_on_held_out_pairs(mrpc, mrpc_places) 
     model_f1 = figure("near_duplicate.model_f1", prf(p_held >= best, labels[held])[0])
     cosine_best = best_f1_threshold(cosines[fit], labels[fit], cosine_grid)
     cosine_f1 = figure("near_duplicate.cosine_f1", prf(cosines[held] >= cosine_best, labels[held])[0])
-    assert model_f1 >= 0.83, model_f1  # measured 0.837
+    assert model_f1 >= 0.83, model_f1  # measured 0.836
     assert model_f1 > cosine_f1, (model_f1, cosine_f1)  # cosine alone: 0.831
     with_rule = prf(DEFAULT_MODEL.decide(features[held], threshold=best), labels[held])[0]
     figure("near_duplicate.model_f1_with_rule", with_rule)
@@ -131,13 +131,13 @@ def test_fact_agreement_beats_cosine_alone_on_held_out_pairs(mrpc, mrpc_places) 
     # at the shipped, precision-oriented threshold, both rules included: the precision cosine alone
     # has at its own precision-0.85 threshold, and far more recall. The place rule splits 8 held-out
     # pairs, 3 of them "same" to MRPC (a count of one airport, one city's court): measured, it moves
-    # precision 0.8506 -> 0.8503 and recall 0.6961 -> 0.6946
+    # precision 0.8682 -> 0.8679 and recall 0.7004 -> 0.6990
     shipped = DEFAULT_MODEL.decide(features[held], SHIPPED_THRESHOLD, mrpc_places[held])
     _, precision, recall = prf(shipped, labels[held])
     figure("near_duplicate.shipped_precision", precision)
     figure("near_duplicate.shipped_recall", recall)
-    assert precision >= 0.83, precision  # measured 0.851
-    assert recall >= 0.68, recall  # measured 0.696
+    assert precision >= 0.85, precision  # measured 0.868
+    assert recall >= 0.68, recall  # measured 0.699
     cosine_t = threshold_for_precision(cosines[fit], labels[fit], 0.85, cosine_grid)
     _, cosine_precision, cosine_recall = prf(cosines[held] >= cosine_t, labels[held])
     figure("near_duplicate.cosine_precision_at_085", cosine_precision)
