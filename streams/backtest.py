@@ -21,7 +21,7 @@ from monitor.config import DetectorsDocument, WirewatchConfig
 from streams.agents.detect import alert_record, article_context, build_engine
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
-from streams.records import Alert, Article, EnrichedArticle
+from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
 
 if TYPE_CHECKING:
     from streams.embedder import Embedder
@@ -56,8 +56,13 @@ def backtest(
     *,
     embed: bool = True,
     progress: Callable[[int], None] = lambda _: None,
+    on_sequenced: Callable[[SequencedArticle], None] = lambda _: None,
 ) -> BacktestReport:
-    """Run ``articles`` (in publication order) through dedup, stories and the detectors."""
+    """Run ``articles`` (in publication order) through dedup, stories and the detectors.
+
+    ``on_sequenced`` sees every article's dedup decision and story, in order
+    (``wirewatch backtest --decisions``).
+    """
     encoder = None
     if embed:
         from streams.embedder import Embedder, prepare_backend
@@ -72,6 +77,7 @@ def backtest(
         batch = articles[start : start + BATCH]
         for seq, enriched in enumerate(_enrich(batch, encoder), start):
             out = sequencer.process(enriched, seq)
+            on_sequenced(out)
             report.decisions[out.decision.kind] += 1
             report.stories += int(out.decision.new_story)
             context = article_context(out, enriched)

@@ -1,5 +1,7 @@
 """Reading an alerts topic the way a subscriber does: from a time or from now, filtered, each id once.
 
+(And the sequenced topic the same way, for ``wirewatch stories``.)
+
 A plain aiokafka consumer outside any consumer group (it never takes
 partitions from other subscribers, and commits nothing): it starts at the
 first alert made at or after ``since`` (Kafka's time index), or at the end
@@ -22,7 +24,7 @@ from detectors.base import Severity
 from monitor.config import KafkaConfig
 from monitor.errors import RecordDecodeError
 from streams.connection import aiokafka_options
-from streams.records import Alert
+from streams.records import Alert, SequencedArticle
 
 SEEN_IDS = 100_000  # alert ids remembered per subscriber (about 10 MB)
 
@@ -65,7 +67,7 @@ class SeenIds:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """A message on the alerts topic that is not an alert (shown, never fatal)."""
+    """A message that is not the record its topic carries (shown, never fatal)."""
 
     partition: int
     offset: int
@@ -87,6 +89,32 @@ async def tail_alerts(
     """
     accept = accept or AlertFilter()
     seen = seen if seen is not None else SeenIds()
+    async for partition, offset, value in _records(kafka, topic, since, follow):
+        try:
+            alert = Alert.decode(value)
+        except RecordDecodeError as exc:
+            yield Unreadable(partition, offset, str(exc))
+            continue
+        if accept.accepts(alert) and seen.first_time(alert.id):
+            yield alert
+
+
+async def read_sequenced(
+    kafka: KafkaConfig, topic: str, *, since: datetime
+) -> AsyncIterator[SequencedArticle | Unreadable]:
+    """The sequenced topic's articles written at or after ``since``, up to its end now
+    (``wirewatch stories`` on the live pipeline)."""
+    async for partition, offset, value in _records(kafka, topic, since, follow=False):
+        try:
+            yield SequencedArticle.decode(value)
+        except RecordDecodeError as exc:
+            yield Unreadable(partition, offset, str(exc))
+
+
+async def _records(
+    kafka: KafkaConfig, topic: str, since: datetime | None, follow: bool
+) -> AsyncIterator[tuple[int, int, bytes]]:
+    """(partition, offset, value) of ``topic``'s records from ``since`` (default: the end)."""
     consumer = AIOKafkaConsumer(**aiokafka_options(kafka), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -100,13 +128,7 @@ async def tail_alerts(
             batches = await consumer.getmany(timeout_ms=500)
             for tp, records in batches.items():
                 for record in records:
-                    try:
-                        alert = Alert.decode(record.value)
-                    except RecordDecodeError as exc:
-                        yield Unreadable(tp.partition, record.offset, str(exc))
-                        continue
-                    if accept.accepts(alert) and seen.first_time(alert.id):
-                        yield alert
+                    yield tp.partition, record.offset, record.value
     finally:
         await consumer.stop()
 

@@ -13,7 +13,8 @@ group of commands:
 ``detectors``   ``detectors kinds|check|list|test|apply|current``
 ``dedup``       ``dedup check`` (the near-duplicate decision on pairs, explained)
 ``alerts``      ``alerts tail``
-``archive``     ``replay``, ``backtest``
+``archive``     ``replay``, ``backtest`` (``--decisions``: every article's decision and story)
+``stories``     ``stories`` (the largest stories, from decisions or the sequenced topic)
 ``run``         ``run``, ``demo``
 ``prometheus``  ``prometheus install|check`` (promtool on the shipped rules)
 =============== ===========================================================
@@ -21,7 +22,7 @@ group of commands:
 
 from __future__ import annotations
 
-from monitor.cli import alerts, archive, run
+from monitor.cli import alerts, archive, run, stories
 from monitor.cli.broker import broker_app
 from monitor.cli.config import config_app
 from monitor.cli.dedup import dedup_app
@@ -42,6 +43,7 @@ app.add_typer(detectors_app, name="detectors")
 app.add_typer(dedup_app, name="dedup")
 app.command("replay")(archive.replay)
 app.command("backtest")(archive.backtest)
+app.command("stories")(stories.stories)
 app.command("run")(run.run)
 app.command("demo")(run.demo)
 

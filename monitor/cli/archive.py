@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +18,7 @@ from monitor.errors import ArchiveError, TopicError
 from monitor.loading import load_detectors
 
 if TYPE_CHECKING:
-    from streams.records import Article
+    from streams.records import Article, SequencedArticle
 
 ArchivePath = Annotated[
     Path,
@@ -36,6 +39,23 @@ def _archive(path: Path, config: WirewatchConfig, feed_id: str | None) -> list[A
     first, last = articles[0].published_at, articles[-1].published_at
     say(f"{len(articles)} articles published {first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} UTC")
     return articles
+
+
+def _decision_writer(stack: contextlib.ExitStack, path: Path | None) -> Callable[[SequencedArticle], None]:
+    """Writes each sequenced article's decision line to ``path`` (nothing without one)."""
+    if path is None:
+        return lambda _: None
+    from monitor.story_view import decision_line
+
+    try:
+        f = stack.enter_context(path.open("w", encoding="utf-8"))
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot write the decisions ({exc.strerror})") from None
+
+    def write(sequenced: SequencedArticle) -> None:
+        f.write(json.dumps(decision_line(sequenced), ensure_ascii=False) + "\n")
+
+    return write
 
 
 def replay(
@@ -83,6 +103,14 @@ def backtest(
         typer.Option(help="Embed with the configured model (near duplicates, stories, semantic detectors)."),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="The alerts as JSON lines.")] = False,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write every article's dedup decision and story here, one JSON object per line "
+            "(id, url, decision, duplicate_of, story_id, …); read it with `wirewatch stories`.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run detectors over an archive without Kafka: what fires, on which article, and when.
 
@@ -95,21 +123,30 @@ def backtest(
     config = load(config_file, required=False)
     document = load_detectors(detectors_file)
     articles = _archive(archive, config, feed_id)
-    with progress() as bar:
+    with contextlib.ExitStack() as stack:
+        write = _decision_writer(stack, decisions)
+        bar = stack.enter_context(progress())
         task = bar.add_task("backtest", total=len(articles))
         report = run_backtest(
-            articles, document, config, embed=embed, progress=lambda n: bar.advance(task, n)
+            articles,
+            document,
+            config,
+            embed=embed,
+            progress=lambda n: bar.advance(task, n),
+            on_sequenced=write,
         )
+    if decisions is not None:
+        say(f"decisions of {report.articles} articles in {decisions}")
     for fired in report.fired:
         if as_json:
             typer.echo(alert_json(fired.alert))
         else:
             out.print(f"[bold]{fired.at:%Y-%m-%d}[/] ", end="")
             out.print(alert_text(fired.alert))
-    decisions = ", ".join(f"{n} {kind}" for kind, n in report.decisions.most_common())
+    kinds = ", ".join(f"{n} {kind}" for kind, n in report.decisions.most_common())
     by_detector = Counter(f.alert.detector_id for f in report.fired)
     say(
-        f"{report.articles} articles ({decisions}), {report.stories} stories, {len(report.fired)} alerts"
+        f"{report.articles} articles ({kinds}), {report.stories} stories, {len(report.fired)} alerts"
         + (": " + ", ".join(f"{d} {n}" for d, n in by_detector.most_common()) if by_detector else "")
     )
     for detector_id, count in report.matches.most_common():

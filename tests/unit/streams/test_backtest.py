@@ -118,3 +118,45 @@ def test_a_detector_past_its_error_limit_is_reported_disabled_and_stops_running(
     report = backtest(articles, document, WirewatchConfig(), embed=False)
     assert [(d, a) for d, a, _ in report.errors] == [("faulty", "a0"), ("faulty", "a1")]
     assert report.disabled == {"faulty": "RuntimeError: faulty detector met 'boom 1'"}
+
+
+def test_backtest_decisions_are_one_line_per_article_and_stories_reads_them(tmp_path: Path) -> None:
+    path, news = demo_jsonl(tmp_path / "demo.jsonl")
+    detectors = str(DEMO_DIR.parent / "detectors.yaml")
+    decisions = tmp_path / "decisions.jsonl"
+    result = runner.invoke(app, ["backtest", detectors, str(path), "--decisions", str(decisions)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in decisions.read_text().splitlines()]
+    assert len(lines) == len(news.items)
+    assert {"url", "id", "decision", "duplicate_of", "story_id"} <= set(lines[0])
+    assert {line["url"] for line in lines} == {news.link(i) for i in news.items}
+    story_of: dict[str, str] = {}
+    for line in lines:  # a duplicate names an article seen before it, and joins its story
+        if line["decision"] in ("near", "exact"):
+            assert line["duplicate_of"] in story_of, line
+            assert line["story_id"] == story_of[line["duplicate_of"]], line
+        story_of.setdefault(line["id"], line["story_id"])
+    assert Counter(line["decision"] for line in lines)["near"] == 3
+
+    shown = runner.invoke(app, ["stories", "--decisions", str(decisions), "--all", "--json", "--top", "500"])
+    assert shown.exit_code == 0, shown.output
+    stories = [json.loads(line) for line in shown.output.splitlines() if line.startswith("{")]
+    assert sum(s["articles"] for s in stories) == len(lines)
+    assert len(stories) == len({line["story_id"] for line in lines})
+    assert [s["articles"] for s in stories] == sorted((s["articles"] for s in stories), reverse=True)
+    assert stories[0]["articles"] >= 2 and stories[0]["titles"]
+
+    text = runner.invoke(app, ["stories", "--decisions", str(decisions), "--top", "3"])
+    assert text.exit_code == 0, text.output
+    assert f"{len(lines)} articles in {len(stories)} stories" in text.output
+
+
+def test_stories_names_the_line_that_is_not_a_decision(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "a", "story_id": "s", "decision": "first", "published_at": "2025-03-18T00:00:00+00:00"}\n'
+        '{"id": "b"}\n'
+    )
+    result = runner.invoke(app, ["stories", "--decisions", str(bad)])
+    assert result.exit_code != 0
+    assert "bad.jsonl:2" in result.output and "story_id" in result.output
