@@ -280,16 +280,51 @@ class DedupConfig(Section):
 
 
 class StoriesConfig(Section):
-    """Grouping articles into stories."""
+    """Grouping articles into stories: one per real event (``streams.dedup.stories``).
+
+    An article joins the open story it fits best, scored as
+    ``cos(article, story centroid) + term_weight * tfidf_cos(article words, story words)
+    - place_penalty * [conflicting places]``, if that reaches ``threshold``; else it opens one.
+    """
 
     threshold: float = Field(
-        0.60, gt=0, le=1, description="Cosine similarity to a story member that joins an article to it."
+        1.0,
+        gt=0,
+        le=3,
+        description=(
+            "Score at or above which an article joins a story (its centroid cosine plus the "
+            "weighted word similarity, less the place penalty); tuned on gold event clusterings."
+        ),
     )
-    anchor_threshold: float = Field(
-        0.70,
+    term_weight: float = Field(
+        1.5, ge=0, le=5, description="Weight of the IDF-weighted word similarity to the story's profile."
+    )
+    place_penalty: float = Field(
+        0.3,
+        ge=0,
+        le=3,
+        description="Taken off the score when the two headlines (article, story) name conflicting places.",
+    )
+    candidate_similarity: float = Field(
+        0.35,
         ge=-1,
         le=1,
-        description="Cosine similarity to the story's first article that a joining article also needs.",
+        description="Cosine to an earlier article at or above which its story is scored as a candidate.",
+    )
+    age_penalty: float = Field(
+        0.1,
+        ge=0,
+        le=3,
+        description=(
+            "Taken off the score per day since the story opened: events end, and a story that "
+            "takes every day's report of a recurring kind (a daily briefing) must not run for months."
+        ),
+    )
+    min_cosine: float = Field(
+        0.4,
+        ge=-1,
+        le=1,
+        description="Cosine to a story's centroid below which no word overlap joins an article to it.",
     )
     window: Duration = Field(
         72 * 3600.0,

@@ -11,6 +11,7 @@ news. The lines are also what tests score against gold event labels.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,3 +109,19 @@ def summary_json(story: StorySummary) -> dict[str, Any]:
         "last_at": story.last_at.isoformat() if story.last_at else None,
         "titles": story.titles,
     }
+
+
+def bcubed(predicted: list[str], gold: list[str]) -> tuple[float, float, float]:
+    """B-cubed (F1, precision, recall) of a clustering against gold labels, item by item.
+
+    Per article: precision is the share of its story that shares its gold event,
+    recall the share of its gold event that shares its story; both averaged over
+    articles (Bagga & Baldwin 1998; Amigó et al. 2009).
+    """
+    if len(predicted) != len(gold) or not gold:
+        raise ValueError("one predicted and one gold label per article, at least one")
+    pairs = Counter(zip(predicted, gold, strict=True))
+    stories, events = Counter(predicted), Counter(gold)
+    precision = sum(n * n / stories[p] for (p, _), n in pairs.items()) / len(gold)
+    recall = sum(n * n / events[g] for (_, g), n in pairs.items()) / len(gold)
+    return 2 * precision * recall / (precision + recall), precision, recall

@@ -208,7 +208,13 @@ class StoryState(WireRecord):
     sources: tuple[str, ...] = Field((), description="Distinct sources, first ones first (at most 64).")
     source_count: int = Field(0, ge=0, description="Distinct sources (keeps counting past 64).")
     last_seq: int = Field(0, ge=0, description="Sequence number of the story's latest article.")
-    anchor: str = Field("", description="Base64 float16 vector of the story's first embedded article.")
+    centroid: str = Field(
+        "", description="Base64 float16 mean of the embedded members' vectors (`streams.dedup.stories`)."
+    )
+    vectors: int = Field(0, ge=0, description="Embedded members the centroid averages.")
+    terms: dict[str, int] = Field(
+        default_factory=dict, description="The members' most frequent words with their counts (at most 48)."
+    )
 
 
 class SequencedArticle(WireRecord):

@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,17 @@ from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
 from streams.dedup.facts import Facts, extract_facts, pair_features, place_conflict
 from streams.dedup.index import Batch, Neighbor, WindowIndex
-from streams.dedup.stories import add_member, best_story, open_story, with_anchor
+from streams.dedup.stories import (
+    StoryScore,
+    TermStats,
+    add_member,
+    best_story,
+    is_open,
+    open_story,
+    score_story,
+    story_terms,
+    with_content,
+)
 from streams.dedup.tables import SequencerState, delivery_key, event_time
 from streams.records import (
     ArticleState,
@@ -94,6 +104,8 @@ class Sequencer:
         self.stories = stories
         self.model = model
         self._facts: dict[int, Facts] = {}  # per window seq, cleared when large
+        self._title_facts: dict[str, Facts] = {}  # per story id: its first headline's places
+        self._terms: TermStats | None = None  # built from the window table on first use
         self._warned_dims: set[int] = set()
         self._batch: Batch | None = None
         self._threads = 1
@@ -230,7 +242,19 @@ class Sequencer:
 
     @property
     def _floor(self) -> float:
-        return min(self.dedup.candidate_similarity, self.stories.threshold)
+        return min(self.dedup.candidate_similarity, self.stories.candidate_similarity)
+
+    def term_stats(self) -> TermStats:
+        """Word frequencies over the window's articles: counted from the window table once
+        (after a start or a rebalance), then kept up to date as entries come and go."""
+        if self._terms is None:
+            stats = TermStats()
+            for seq in range(self._meta_int("low", 0), self._meta_int("high", -1) + 1):
+                entry = self.state.window.get(seq)
+                if entry is not None and entry.text:
+                    stats.add(story_terms(entry.text))
+            self._terms = stats
+        return self._terms
 
     def _neighbors(
         self, index: WindowIndex, vector: npt.NDArray[np.float32], seq: int, evicted_at: float
@@ -296,8 +320,11 @@ class Sequencer:
             self._stories_changed(+1)
         else:
             story = add_member(story, article.source, clock, seq)
-        if vector is not None and kind != "exact":
-            story = with_anchor(story, vector)
+        indexed = vector is not None and kind != "exact"
+        if indexed and vector is not None:
+            terms = story_terms(text)
+            story = with_content(story, vector, terms)
+            self.term_stats().add(terms)
         st.stories[story.id] = story
 
         decision = Decision(
@@ -311,7 +338,6 @@ class Sequencer:
             new_story=new_story,
         )
         self._remember(enriched, known, decision, root_id, title_hash, fingerprint)
-        indexed = vector is not None and kind != "exact"
         st.window[seq] = WindowEntry(
             seq=seq,
             id=article.id,
@@ -449,8 +475,8 @@ class Sequencer:
         """Near-duplicate check against the nearest earlier articles, then the story to join."""
         neighbors = self._neighbors(index, vector, seq, previous_clock)
         facts = extract_facts(text)
-        story_candidates: list[tuple[float, StoryState | None]] = []
         stories: dict[str, StoryState | None] = {}
+        candidates: dict[str, StoryState | None] = {}  # the stories of the close neighbours
         compared: list[tuple[WindowEntry, float, StoryState | None]] = []
         rows = []
         places: list[bool] = []
@@ -461,7 +487,8 @@ class Sequencer:
             if entry.story_id not in stories:  # neighbours often share a story: read it once
                 stories[entry.story_id] = self.state.stories.get(entry.story_id)
             story = stories[entry.story_id]
-            story_candidates.append((neighbor.similarity, story))
+            if neighbor.similarity >= self.stories.candidate_similarity:
+                candidates.setdefault(entry.story_id, story)
             if neighbor.similarity >= self.dedup.candidate_similarity and entry.dim:
                 compared.append((entry, neighbor.similarity, story))
                 other = self._facts_of(entry)
@@ -475,15 +502,49 @@ class Sequencer:
                 entry, similarity, story = compared[best]
                 probability = float(self.model.probability(features[best]))
                 return "near", entry.root_id, similarity, probability, story
-        joined = best_story(
-            story_candidates,
-            vector,
-            self.stories.threshold,
-            self.stories.anchor_threshold,
-            clock,
-            self.stories.window,
-        )
-        return "first", None, None, None, joined[0] if joined else None
+        scored = self.scored_stories(candidates.values(), vector, text, facts, clock)
+        joined = best_story(scored, self.stories.threshold)
+        return "first", None, None, None, joined
+
+    def scored_stories(
+        self,
+        candidates: Iterable[StoryState | None],
+        vector: npt.NDArray[np.float32],
+        text: str,
+        facts: Facts,
+        clock: float,
+    ) -> list[tuple[StoryState, StoryScore]]:
+        """The open candidate stories with the article's score against each (``streams.dedup.stories``)."""
+        terms = story_terms(text)
+        stats = self.term_stats()
+        scored = []
+        for story in candidates:
+            if story is None or not is_open(story, clock, self.stories.window):
+                continue
+            conflict = place_conflict(facts, self._story_facts(story))
+            fit = score_story(
+                story,
+                vector,
+                terms,
+                stats,
+                self.stories.term_weight,
+                self.stories.place_penalty,
+                conflict,
+                self.stories.min_cosine,
+                self.stories.age_penalty,
+                clock,
+            )
+            if fit is not None:
+                scored.append((story, fit))
+        return scored
+
+    def _story_facts(self, story: StoryState) -> Facts:
+        facts = self._title_facts.get(story.id)
+        if facts is None:
+            if len(self._title_facts) >= FACTS_CACHE:
+                self._title_facts.clear()
+            facts = self._title_facts[story.id] = extract_facts(story.title)
+        return facts
 
     def _facts_of(self, entry: WindowEntry) -> Facts:
         facts = self._facts.get(entry.seq)
@@ -570,6 +631,8 @@ class Sequencer:
         """The entry left the search window: keep only what the id window needs."""
         st = self.state
         self._facts.pop(entry.seq, None)
+        if entry.text and self._terms is not None:
+            self._terms.remove(story_terms(entry.text))
         if entry.dim or entry.text:
             st.window[entry.seq] = entry.model_copy(update={"text": "", "embedding": "", "dim": 0})
         story = st.stories.get(entry.story_id)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from typer.testing import CliRunner
 
+from monitor.cli import app
 from monitor.config import WirewatchConfig
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
@@ -18,7 +21,7 @@ from streams.records import Article, Decision, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
 from tests import factories
 from tests.feed_server import SHARED
-from tests.kafka_fixtures import sibling_worker
+from tests.kafka_fixtures import sibling_worker, write_config
 from tests.kafka_helpers import produce, read_all
 
 T0 = datetime(2025, 3, 18, 12, 0, tzinfo=UTC)
@@ -71,7 +74,7 @@ FOOTBALL = ("Arsenal beat Chelsea 2-0", "Arsenal beat Chelsea 2-0 in the Premier
 
 
 async def test_one_report_through_feeds_on_two_workers_has_one_first_seen_article(
-    wirewatch_config, worker_factory
+    wirewatch_config, worker_factory, tmp_path
 ) -> None:
     config = wirewatch_config(worker={"stages": ["embed", "dedup"]})
     worker_factory(config)
@@ -118,6 +121,15 @@ async def test_one_report_through_feeds_on_two_workers_has_one_first_seen_articl
     sport = by_delivery[("sport-1", "bbc")]
     assert sport.decision.new_story
     assert sport.decision.story_id != first.decision.story_id
+
+    # what `wirewatch stories` shows of the live topic: the swap's story first, with every outlet
+    args = ["stories", "-c", str(write_config(config, tmp_path / "w.yaml")), "--since", "1h", "--json"]
+    shown = await asyncio.to_thread(CliRunner().invoke, app, args)  # the CLI runs its own event loop
+    assert shown.exit_code == 0, shown.output
+    stories = [json.loads(line) for line in shown.output.splitlines() if line.startswith("{")]
+    assert stories[0]["story_id"] == first.decision.story_id, stories
+    assert stories[0]["articles"] == len(swap) + 1  # the four copies and the report of 90
+    assert {s["story_id"] for s in stories} == {first.decision.story_id, sport.decision.story_id}
 
 
 def ag_news(n: int) -> list[tuple[str, str]]:

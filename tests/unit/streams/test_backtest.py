@@ -144,7 +144,8 @@ def test_backtest_decisions_are_one_line_per_article_and_stories_reads_them(tmp_
     assert sum(s["articles"] for s in stories) == len(lines)
     assert len(stories) == len({line["story_id"] for line in lines})
     assert [s["articles"] for s in stories] == sorted((s["articles"] for s in stories), reverse=True)
-    assert stories[0]["articles"] >= 2 and stories[0]["titles"]
+    assert stories[0]["articles"] >= 2
+    assert stories[0]["titles"]
 
     text = runner.invoke(app, ["stories", "--decisions", str(decisions), "--top", "3"])
     assert text.exit_code == 0, text.output
@@ -159,4 +160,5 @@ def test_stories_names_the_line_that_is_not_a_decision(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["stories", "--decisions", str(bad)])
     assert result.exit_code != 0
-    assert "bad.jsonl:2" in result.output and "story_id" in result.output
+    assert "bad.jsonl:2" in result.output
+    assert "story_id" in result.output
