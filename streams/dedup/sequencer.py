@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,7 @@ class Sequencer:
         self._facts: dict[int, Facts] = {}  # per window seq, cleared when large
         self._title_facts: dict[str, Facts] = {}  # per story id: its first headline's places
         self._terms: TermStats | None = None  # built from the window table on first use
+        self._last_terms: tuple[str, Counter[str]] | None = None
         self._warned_dims: set[int] = set()
         self._batch: Batch | None = None
         self._threads = 1
@@ -322,7 +324,7 @@ class Sequencer:
             story = add_member(story, article.source, clock, seq)
         indexed = vector is not None and kind != "exact"
         if indexed and vector is not None:
-            terms = story_terms(text)
+            terms = self._story_terms(text)
             story = with_content(story, vector, terms)
             self.term_stats().add(terms)
         st.stories[story.id] = story
@@ -514,29 +516,44 @@ class Sequencer:
         facts: Facts,
         clock: float,
     ) -> list[tuple[StoryState, StoryScore]]:
-        """The open candidate stories with the article's score against each (``streams.dedup.stories``)."""
-        terms = story_terms(text)
+        """The open candidate stories with the article's score against each (``streams.dedup.stories``).
+
+        Places are read only where they could change the decision (a story that
+        reaches the threshold before the place penalty): the penalty only lowers a score.
+        """
+        terms = self._story_terms(text)
         stats = self.term_stats()
+        idf: dict[str, float] = {}
+        config = self.stories
         scored = []
         for story in candidates:
-            if story is None or not is_open(story, clock, self.stories.window):
+            if story is None or not is_open(story, clock, config.window):
                 continue
-            conflict = place_conflict(facts, self._story_facts(story))
             fit = score_story(
                 story,
                 vector,
                 terms,
                 stats,
-                self.stories.term_weight,
-                self.stories.place_penalty,
-                conflict,
-                self.stories.min_cosine,
-                self.stories.age_penalty,
+                config.term_weight,
+                config.place_penalty,
+                False,
+                config.min_cosine,
+                config.age_penalty,
                 clock,
+                idf,
             )
-            if fit is not None:
-                scored.append((story, fit))
+            if fit is None:
+                continue
+            if fit.score >= config.threshold and place_conflict(facts, self._story_facts(story)):
+                fit = StoryScore(fit.score - config.place_penalty, fit.cosine, fit.terms, True)
+            scored.append((story, fit))
         return scored
+
+    def _story_terms(self, text: str) -> Counter[str]:
+        """The article's profile words, computed once for scoring and for its story."""
+        if self._last_terms is None or self._last_terms[0] is not text:
+            self._last_terms = (text, story_terms(text))
+        return self._last_terms[1]
 
     def _story_facts(self, story: StoryState) -> Facts:
         facts = self._title_facts.get(story.id)

@@ -99,17 +99,29 @@ class TermStats:
         return math.log((self.documents + 1) / (self.frequency.get(term, 0) + 1)) + 1.0
 
 
-def tfidf_cosine(article: Mapping[str, int], profile: Mapping[str, int], stats: TermStats) -> float:
-    """Cosine of the two word-count vectors, each word weighed by its IDF."""
-    if not article or not profile:
+def tfidf_cosine(
+    article: Mapping[str, int],
+    profile: Mapping[str, int],
+    stats: TermStats,
+    idf: dict[str, float] | None = None,
+) -> float:
+    """Cosine of the two word-count vectors, each word weighed by its IDF.
+
+    ``idf`` caches weights across the stories one article is scored against
+    (this runs for every candidate story of every article: kept to one pass).
+    """
+    if not article or not profile or article.keys().isdisjoint(profile.keys()):
         return 0.0
-    weights = {t: stats.idf(t) for t in article.keys() | profile.keys()}
-    dot = sum(n * profile[t] * weights[t] ** 2 for t, n in article.items() if t in profile)
-    if not dot:
-        return 0.0
-    norm_a = math.sqrt(sum((n * weights[t]) ** 2 for t, n in article.items()))
-    norm_p = math.sqrt(sum((n * weights[t]) ** 2 for t, n in profile.items()))
-    return dot / (norm_a * norm_p)
+    w: dict[str, float] = {} if idf is None else idf
+    missing = [t for t in profile if t not in w] + [t for t in article if t not in w]
+    if missing:
+        documents, frequency, log = stats.documents + 1, stats.frequency.get, math.log
+        for term in missing:
+            w[term] = log(documents / (frequency(term, 0) + 1)) + 1.0
+    dot = sum(n * profile[t] * w[t] * w[t] for t, n in article.items() if t in profile)
+    norm_p = sum((n * w[t]) ** 2 for t, n in profile.items())
+    norm_a = sum((n * w[t]) ** 2 for t, n in article.items())
+    return dot / math.sqrt(norm_a * norm_p)
 
 
 def story_id_for(article_id: str) -> str:
@@ -203,6 +215,7 @@ def score_story(
     min_cosine: float = -1.0,
     age_penalty: float = 0.0,
     now: float = 0.0,
+    idf: dict[str, float] | None = None,
 ) -> StoryScore | None:
     """The article's score against one story; None if the story has no centroid to compare."""
     mean = centroid(story)
@@ -212,8 +225,8 @@ def score_story(
     cosine = float(mean @ vector) / norm if norm else 0.0
     if cosine < min_cosine:
         return None
-    words = tfidf_cosine(terms, story.terms, stats)
     age = max(0.0, now - story.first_seen_at.timestamp()) / 86400.0 if now else 0.0
+    words = tfidf_cosine(terms, story.terms, stats, idf)
     score = cosine + term_weight * words - (place_penalty if places_conflict else 0.0) - age_penalty * age
     return StoryScore(score, cosine, words, places_conflict)
 
