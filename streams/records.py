@@ -209,11 +209,16 @@ class StoryState(WireRecord):
     source_count: int = Field(0, ge=0, description="Distinct sources (keeps counting past 64).")
     last_seq: int = Field(0, ge=0, description="Sequence number of the story's latest article.")
     centroid: str = Field(
-        "", description="Base64 float16 mean of the embedded members' vectors (`streams.dedup.stories`)."
+        "",
+        description=(
+            "Base64 float16 mean of the embedded members' vectors (`streams.dedup.stories`); "
+            "in the sequencer's table only, empty on `articles.sequenced`."
+        ),
     )
     vectors: int = Field(0, ge=0, description="Embedded members the centroid averages.")
     terms: dict[str, int] = Field(
-        default_factory=dict, description="The members' most frequent words with their counts (at most 48)."
+        default_factory=dict,
+        description="The members' most frequent words with their counts (at most 48); table only.",
     )
 
 

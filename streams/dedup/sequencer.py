@@ -50,6 +50,7 @@ from streams.dedup.stories import (
     TermStats,
     add_member,
     best_story,
+    centroid_cosine,
     is_open,
     open_story,
     score_story,
@@ -77,6 +78,8 @@ EVICT_STEPS = 16  # entries examined per article: keeps eviction ahead of arriva
 REBUILD_CHUNK = 4096  # window entries added to the index per call when it is rebuilt
 STORIES_OPEN = "stories_open"  # meta key: the count of open stories
 FACTS_CACHE = 100_000  # candidates' extracted facts kept (a few KB each)
+STORY_MODEL_LEFT_OUT: dict[str, object] = {"centroid": "", "terms": {}}  # not sent on articles.sequenced
+STORIES_SCORED = 3  # candidate stories scored in full per article: those with the closest centroids
 
 
 @dataclass(frozen=True)
@@ -526,9 +529,7 @@ class Sequencer:
         idf: dict[str, float] = {}
         config = self.stories
         scored = []
-        for story in candidates:
-            if story is None or not is_open(story, clock, config.window):
-                continue
+        for cosine, story in self._closest(candidates, vector, clock):
             fit = score_story(
                 story,
                 vector,
@@ -541,6 +542,7 @@ class Sequencer:
                 config.age_penalty,
                 clock,
                 idf,
+                cosine,
             )
             if fit is None:
                 continue
@@ -548,6 +550,21 @@ class Sequencer:
                 fit = StoryScore(fit.score - config.place_penalty, fit.cosine, fit.terms, True)
             scored.append((story, fit))
         return scored
+
+    def _closest(
+        self, candidates: Iterable[StoryState | None], vector: npt.NDArray[np.float32], clock: float
+    ) -> list[tuple[float, StoryState]]:
+        """The open candidates whose centroids are closest to the article, at most ``STORIES_SCORED``."""
+        config = self.stories
+        near: list[tuple[float, StoryState]] = []
+        for story in candidates:
+            if story is None or not is_open(story, clock, config.window):
+                continue
+            cosine = centroid_cosine(story, vector)
+            if cosine is not None and cosine >= config.min_cosine:
+                near.append((cosine, story))
+        near.sort(key=lambda pair: -pair[0])
+        return near[:STORIES_SCORED]
 
     def _story_terms(self, text: str) -> Counter[str]:
         """The article's profile words, computed once for scoring and for its story."""
@@ -674,7 +691,7 @@ class Sequencer:
         return SequencedArticle(
             article=enriched.article,
             decision=decision,
-            story=story,
+            story=story.model_copy(update=STORY_MODEL_LEFT_OUT),  # ~2 KB the sequencer alone needs
             content_hash=enriched.content_hash,
             model_id=enriched.model_id,
             replayed=replayed,

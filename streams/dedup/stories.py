@@ -204,6 +204,15 @@ class StoryScore:
     place_conflict: bool
 
 
+def centroid_cosine(story: StoryState, vector: npt.NDArray[np.float32]) -> float | None:
+    """Cosine of the article to the story's centroid; None if the story has none to compare."""
+    mean = centroid(story)
+    if mean is None or mean.shape != vector.shape:
+        return None
+    norm = math.sqrt(float(mean @ mean))
+    return float(mean @ vector) / norm if norm else 0.0
+
+
 def score_story(
     story: StoryState,
     vector: npt.NDArray[np.float32],
@@ -216,14 +225,14 @@ def score_story(
     age_penalty: float = 0.0,
     now: float = 0.0,
     idf: dict[str, float] | None = None,
+    cosine: float | None = None,
 ) -> StoryScore | None:
-    """The article's score against one story; None if the story has no centroid to compare."""
-    mean = centroid(story)
-    if mean is None or mean.shape != vector.shape:
-        return None
-    norm = float(np.linalg.norm(mean))
-    cosine = float(mean @ vector) / norm if norm else 0.0
-    if cosine < min_cosine:
+    """The article's score against one story; None if the story has no centroid to compare.
+
+    ``cosine``: ``centroid_cosine(story, vector)`` when the caller has it already.
+    """
+    cosine = centroid_cosine(story, vector) if cosine is None else cosine
+    if cosine is None or cosine < min_cosine:
         return None
     age = max(0.0, now - story.first_seen_at.timestamp()) / 86400.0 if now else 0.0
     words = tfidf_cosine(terms, story.terms, stats, idf)
