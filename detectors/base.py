@@ -174,7 +174,9 @@ class Finding:
     so the same event always gets the same alert id and a later one a new id.
     ``group`` is the kind's grouping key for ``group_by: key``. ``related``
     lists the other articles the alert carries (``ArticleContext.ref``), such
-    as the first event of a sequence.
+    as the first event of a sequence. ``event`` names the real event where the
+    kind can tell (a keyword detector's ``same_event`` captures, "175"): one
+    alert per event for ``event_window``, whatever story each report is in.
     """
 
     detector_id: str
@@ -182,6 +184,8 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     group: str = ""
     related: tuple[dict[str, Any], ...] = ()
+    event: str = ""  # names the real event when the kind can tell (keyword `same_event`)
+    event_window: float = 0.0  # how long ``event`` holds further alerts of the detector
 
 
 class State(Protocol):

@@ -189,6 +189,10 @@ class Engine:
         if expiring.get(f"fired/{aid}") is not None:
             outcome.held.append((spec.id, "already alerted"))
             return
+        event_key = f"event/{spec.id}/{finding.event}"
+        if finding.event and expiring.get(event_key) is not None:
+            outcome.held.append((spec.id, f"same event {finding.event} already alerted"))
+            return
         group = {"none": "", "story": article.story_id, "key": finding.group}[spec.group_by]
         group_key = f"group/{spec.id}/{group}"
         last = expiring.get(group_key)
@@ -201,6 +205,8 @@ class Engine:
         expiring.set(f"fired/{aid}", True, at + max(FIRED_MEMORY, spec.cooldown))
         if spec.cooldown > 0 or spec.group_by != "none":
             expiring.set(group_key, article.at, at + (spec.cooldown or FIRED_MEMORY))
+        if finding.event:
+            expiring.set(event_key, article.at, at + finding.event_window)
         outcome.firings.append(Firing(spec, finding, aid))
 
 

@@ -28,6 +28,7 @@ from detectors.base import (
     TextField,
     article_key,
 )
+from detectors.durations import Duration
 from detectors.query import Anchors, Node, anchors, evaluate, parse, terms_query
 
 
@@ -63,6 +64,18 @@ class KeywordSpec(DetectorSpec):
         ),
     )
 
+    same_event: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Capture names whose values name the real event (`[prisoners]`: 175 prisoners): "
+            "a match capturing the same values as an alert of this detector in the last "
+            "`same_event_window` is held, even in another story (two outlets' words for one exchange)."
+        ),
+    )
+    same_event_window: Duration = Field(
+        3 * 86400.0, gt=0, description="How long an alert's `same_event` values hold further alerts."
+    )
+
     @field_validator("capture")
     @classmethod
     def _compiles(cls, value: dict[str, str]) -> dict[str, str]:
@@ -86,6 +99,9 @@ class KeywordSpec(DetectorSpec):
             raise ValueError("a keyword detector needs a `query`, or terms in `any` or `all`")
         if self.query is not None and (self.any or self.all or self.none):
             raise ValueError("give either `query` or the lists `any`/`all`/`none`, not both")
+        unknown = [name for name in self.same_event if name not in self.capture]
+        if unknown:
+            raise ValueError(f"same_event names {unknown}, which `capture` does not define")
         return self
 
     @cached_property
@@ -154,6 +170,8 @@ class KeywordDetector:
         if not match.matched:
             return None
         spans = {name: [[term, list(span)] for term, span in hits] for name, hits in match.spans.items()}
+        captured = self._captured(article)
+        same = [captured.get(name) for name in self.spec.same_event]
         return Finding(
             detector_id=self.spec.id,
             key=article_key(article),
@@ -161,9 +179,16 @@ class KeywordDetector:
             evidence={
                 "matched_terms": match.terms,
                 "spans": spans,
-                **({"captured": captured} if (captured := self._captured(article)) else {}),
+                **({"captured": captured} if captured else {}),
             },
+            event="|".join(_normalized(v) for v in same if v) if same and all(same) else "",
+            event_window=self.spec.same_event_window,
         )
+
+
+def _normalized(value: str) -> str:
+    """A captured value as it names an event: "1,000" and "1000" are one count."""
+    return value.replace(",", "").strip().lower()
 
 
 class AnchorIndex:

@@ -69,3 +69,21 @@ def test_near_counts_words_between_either_order() -> None:
     d = detector(query="prisoners NEAR/2 exchange")
     assert d.evaluate(ArticleContext(title="prisoners of war exchange")) is not None  # 2 words between
     assert d.evaluate(ArticleContext(title="exchange of all the prisoners")) is None  # 3 words between
+
+
+def test_same_event_names_the_event_by_its_captured_values() -> None:
+    d = detector(
+        any=["prisoners"],
+        capture={"count": r"(\d[\d,]*) prisoners"},
+        same_event=["count"],
+        same_event_window="2d",
+    )
+    finding = d.evaluate(ArticleContext(title="Kyiv: 1,000 prisoners exchanged"))
+    assert finding is not None
+    assert finding.event == "1000"  # "1,000" and "1000" are one count
+    assert finding.event_window == 2 * 86400
+    uncounted = d.evaluate(ArticleContext(title="More prisoners exchanged"))
+    assert uncounted is not None
+    assert uncounted.event == ""  # nothing captured: no event to hold others by
+    with pytest.raises(ValueError, match="same_event names"):
+        detector(any=["prisoners"], same_event=["count"])

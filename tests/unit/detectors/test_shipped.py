@@ -61,3 +61,23 @@ def test_a_strike_after_a_leaders_call_in_the_seeds_real_wording() -> None:
         fired.append({f.spec.id for f in engine.evaluate(article, store).firings})
     assert "air-raid-after-call" in fired[1]
     assert "air-raid-after-call" not in fired[2]  # one pairing per country within its cooldown
+
+
+def test_one_exchange_told_two_ways_in_two_stories_is_one_alert() -> None:
+    """The seed's days: the one POW exchange, two outlets, two wordings, two stories (issue 21)."""
+    document = load_detectors(SHIPPED)
+    engine = Engine(list(document.detectors), {e.id: e for e in document.entities}, "test")
+    store = MemoryStore()
+    reports = [
+        ("Russia and Ukraine swap 175 prisoners of war after Putin-Trump call", 0),
+        ("Ukraine brings home 175 defenders in prisoner exchange with Russia", 3 * 3600),
+        ("Russia and Ukraine exchange 90 prisoners of war", 2 * 86400),  # another exchange
+    ]
+    fired, held = [], []
+    for n, (title, at) in enumerate(reports):
+        article = ArticleContext(id=f"a{n}", title=title, at=1.7e9 + at, story_id=f"s{n}")
+        outcome = engine.evaluate(article, store)
+        fired += [(n, f.spec.id) for f in outcome.firings if f.spec.id == "prisoner-exchange"]
+        held += [(n, r) for d, r in outcome.held if d == "prisoner-exchange"]
+    assert fired == [(0, "prisoner-exchange"), (2, "prisoner-exchange")], (fired, held)
+    assert held == [(1, "same event 175 already alerted")]
