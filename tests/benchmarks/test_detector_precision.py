@@ -33,7 +33,11 @@ LABELS = Path(__file__).with_name("ruwa_detector_labels.yaml")
 # - air-raid-after-call: `then: strike` since session 14 (146 alerts, was 14 with the air-raid
 #   block); 0.42 on 31 read: the misses are calls that were not leaders' calls, and statements;
 # - strike: 0.70 on 79 read (0.72 on the first 25); day-long counts are not a strike report.
-MEASURED = {"prisoner-exchange": 0.62, "air-raid-after-call": 0.42, "znpp-watch": 0.98, "strike": 0.70}
+# - prisoner-exchange, session 31: `same_event: [prisoners]` holds a report whose count an alert
+#   already gave; the 10 it held were repeats of real exchanges (6 of them read: all true), so on the
+#   same reading per-alert precision falls 0.62 -> 0.59 with no false alert added; the 15 alerts the
+#   sample moved to were 7 true: 0.56 on all 73 read.
+MEASURED = {"prisoner-exchange": 0.56, "air-raid-after-call": 0.42, "znpp-watch": 0.98, "strike": 0.70}
 SAMPLE = 25
 
 
