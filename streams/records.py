@@ -279,6 +279,9 @@ class WindowEntry(WireRecord):
     text: str = Field("", description="Title and lead (at most 1,000 characters), for fact agreement.")
     embedding: str = Field("", description="Base64 float16 vector, empty when not indexed.")
     dim: int = 0
+    facts: str = Field(
+        "", description="The text's facts, packed (``streams.dedup.facts.extract_packed``); empty: from text."
+    )
 
     def vector(self) -> npt.NDArray[np.float32]:
         return np.frombuffer(base64.b64decode(self.embedding), dtype="<f2").astype(np.float32)

@@ -15,16 +15,16 @@ and figures); extraction is regex-only and costs microseconds per text.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from detectors.gazetteer import Gazetteer, Place
-from detectors.text import FieldText
+from detectors.text import FieldText, lazy
 
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _NUMBER = re.compile(
@@ -36,6 +36,7 @@ _NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "hundred": 100,
     "dozen": 12,
 }  # fmt: skip
+_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # a capitalised word, in any script with case (Latin, Cyrillic, Greek...)
 _NAME = re.compile(r"\b[^\W\d_a-zа-яёіїєґ][\w'’-]+", re.UNICODE)
@@ -47,17 +48,27 @@ monday tuesday wednesday thursday friday saturday sunday
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Facts:
-    """What one text states, as far as a regex can tell."""
+    """What one text states, as far as a regex can tell.
+
+    ``places`` is read from the title on first use: the gazetteer lookup costs
+    more than the rest together, and the sequencer needs it only for the few
+    pairs that the model would call the same report, or that would join a story.
+    """
 
     numbers: frozenset[float]
     names: frozenset[str]
     words: frozenset[str]
     length: int
-    places: frozenset[PlaceMention] = frozenset()  # cities, and regions named after them
-    bigrams: frozenset[int] = frozenset()  # adjacent word pairs, as CRC-32s (small, stable)
+    title: str = ""  # the first line: where ``places`` are read
+    bigrams: frozenset[tuple[str, str]] = frozenset()  # adjacent word pairs
     word_count: int = 0
+
+    @lazy
+    def places(self) -> frozenset[PlaceMention]:
+        """Cities, and regions named after them, that the title names (``places_in``)."""
+        return places_in(self.title)
 
 
 _REGION_WORDS = frozenset(["region", "regions", "oblast", "oblasts", "province", "district", "raion"])
@@ -144,23 +155,51 @@ def places_in(text: str, gazetteer: Gazetteer | None = None) -> frozenset[PlaceM
 
 
 def extract_facts(text: str) -> Facts:
+    return _extract(text)[0]
+
+
+def extract_packed(text: str) -> tuple[Facts, str]:
+    """The facts of ``text`` and the same facts packed for storage (``unpack_facts``).
+
+    The sequencer stores them in the article's window entry: every later
+    article compares with its nearest earlier ones, and unpacking costs a
+    fraction of extracting again (the regexes over a 1,000-character lead).
+    """
+    facts, tokens = _extract(text)
+    packed = [sorted(facts.numbers), sorted(facts.names), " ".join(tokens), facts.length]
+    return facts, json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
+
+
+def unpack_facts(packed: str, text: str) -> Facts:
+    """What ``extract_packed`` stored, for the text it came from (its title gives the places)."""
+    numbers, names, joined, length = json.loads(packed)
+    words = joined.split(" ") if joined else []
+    return _facts(frozenset(numbers), frozenset(names), words, length, text)
+
+
+def _extract(text: str) -> tuple[Facts, list[str]]:
     numbers: set[float] = set()
     for match in _NUMBER.finditer(text):
         value = float(match.group(1).replace(",", ""))
         scale = (match.group(2) or "").lower()
         value *= _SCALES.get(scale, 1e9 if scale == "bn" else 1e6 if scale == "m" else 1.0)
         numbers.add(round(value, 6))
-    words = [w.lower() for w in _WORD.findall(text)]
-    numbers.update(float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS)
+    words = list(map(str.lower, _WORD.findall(text)))
+    numbers.update(float(_NUMBER_WORDS[w]) for w in _NUMBER_WORD_SET.intersection(words))
     names = {n.lower() for n in _NAME.findall(text)} - _NOT_NAMES
-    bigrams = frozenset(zlib.crc32(f"{x} {y}".encode()) for x, y in itertools.pairwise(words))
+    return _facts(frozenset(numbers), frozenset(names), words, len(text), text), words
+
+
+def _facts(
+    numbers: frozenset[float], names: frozenset[str], words: list[str], length: int, text: str
+) -> Facts:
     return Facts(
-        frozenset(numbers),
-        frozenset(names),
+        numbers,
+        names,
         frozenset(words),
-        len(text),
-        places_in(text),
-        bigrams=bigrams,
+        length,
+        text.split("\n", 1)[0],
+        bigrams=frozenset(itertools.pairwise(words)),
         word_count=len(words),
     )
 
@@ -207,7 +246,10 @@ def _jaccard(a: frozenset[float] | frozenset[str], b: frozenset[float] | frozens
     return len(a & b) / len(a | b)
 
 
-def _coverage(a: frozenset[str] | frozenset[int], b: frozenset[str] | frozenset[int]) -> tuple[float, float]:
+Tokens = frozenset[str] | frozenset[tuple[str, str]]
+
+
+def _coverage(a: Tokens, b: Tokens) -> tuple[float, float]:
     """(lower, higher) of the shares of ``a`` in ``b`` and of ``b`` in ``a``."""
     if not a or not b:
         return (1.0, 1.0) if not a and not b else (0.0, 0.0)

@@ -43,7 +43,14 @@ import numpy.typing as npt
 from detectors.base import DecisionKind
 from monitor.config import DedupConfig, StoriesConfig
 from streams.dedup.decision import DEFAULT_MODEL, NearDuplicateModel
-from streams.dedup.facts import Facts, extract_facts, pair_features, place_conflict
+from streams.dedup.facts import (
+    Facts,
+    extract_facts,
+    extract_packed,
+    pair_features,
+    place_conflict,
+    unpack_facts,
+)
 from streams.dedup.index import Batch, Neighbor, WindowIndex
 from streams.dedup.stories import (
     StoryScore,
@@ -111,6 +118,7 @@ class Sequencer:
         self._title_facts: dict[str, Facts] = {}  # per story id: its first headline's places
         self._terms: TermStats | None = None  # built from the window table on first use
         self._last_terms: tuple[str, Counter[str]] | None = None
+        self._last_facts: tuple[str, Facts, str] | None = None
         self._warned_dims: set[int] = set()
         self._batch: Batch | None = None
         self._threads = 1
@@ -353,6 +361,7 @@ class Sequencer:
             text=text if indexed else "",
             embedding=enriched.embedding if indexed else "",
             dim=enriched.dim if indexed else 0,
+            facts=self._article_facts(text)[1] if indexed else "",
         )
         if indexed and vector is not None and index is not None:
             self._index_add(index, seq, vector, clock)
@@ -479,12 +488,11 @@ class Sequencer:
     ) -> tuple[DecisionKind, str | None, float | None, float | None, StoryState | None]:
         """Near-duplicate check against the nearest earlier articles, then the story to join."""
         neighbors = self._neighbors(index, vector, seq, previous_clock)
-        facts = extract_facts(text)
+        facts = self._article_facts(text)[0]
         stories: dict[str, StoryState | None] = {}
         candidates: dict[str, StoryState | None] = {}  # the stories of the close neighbours
         compared: list[tuple[WindowEntry, float, StoryState | None]] = []
         rows = []
-        places: list[bool] = []
         for neighbor in neighbors:
             entry = self.state.window.get(neighbor.key)
             if entry is None:
@@ -496,15 +504,14 @@ class Sequencer:
                 candidates.setdefault(entry.story_id, story)
             if neighbor.similarity >= self.dedup.candidate_similarity and entry.dim:
                 compared.append((entry, neighbor.similarity, story))
-                other = self._facts_of(entry)
-                rows.append(pair_features(facts, other, neighbor.similarity))
-                places.append(place_conflict(facts, other))
+                rows.append(pair_features(facts, self._facts_of(entry), neighbor.similarity))
         if rows:  # one model evaluation for all candidates; the most similar match wins
             features = np.vstack(rows)
-            same = self.model.decide(features, self.dedup.near_threshold, np.array(places))
-            if same.any():
-                best = int(np.argmax(same))
+            same = self.model.decide(features, self.dedup.near_threshold)
+            for best in np.flatnonzero(same).tolist():  # the place rule: only where it could decide
                 entry, similarity, story = compared[best]
+                if place_conflict(facts, self._facts_of(entry)):
+                    continue
                 probability = float(self.model.probability(features[best]))
                 return "near", entry.root_id, similarity, probability, story
         scored = self.scored_stories(candidates.values(), vector, text, facts, clock)
@@ -572,6 +579,12 @@ class Sequencer:
             self._last_terms = (text, story_terms(text))
         return self._last_terms[1]
 
+    def _article_facts(self, text: str) -> tuple[Facts, str]:
+        """The article's facts, and packed for its window entry: extracted once per article."""
+        if self._last_facts is None or self._last_facts[0] is not text:
+            self._last_facts = (text, *extract_packed(text))
+        return self._last_facts[1], self._last_facts[2]
+
     def _story_facts(self, story: StoryState) -> Facts:
         facts = self._title_facts.get(story.id)
         if facts is None:
@@ -586,7 +599,8 @@ class Sequencer:
             if len(self._facts) >= FACTS_CACHE:  # forget the older half (insertion order)
                 for seq in list(itertools.islice(self._facts, FACTS_CACHE // 2)):
                     del self._facts[seq]
-            facts = self._facts[entry.seq] = extract_facts(entry.text)
+            facts = unpack_facts(entry.facts, entry.text) if entry.facts else extract_facts(entry.text)
+            self._facts[entry.seq] = facts
         return facts
 
     def _remember(
@@ -668,7 +682,8 @@ class Sequencer:
         if entry.text and self._terms is not None:
             self._terms.remove(story_terms(entry.text))
         if entry.dim or entry.text:
-            st.window[entry.seq] = entry.model_copy(update={"text": "", "embedding": "", "dim": 0})
+            slim = {"text": "", "embedding": "", "dim": 0, "facts": ""}
+            st.window[entry.seq] = entry.model_copy(update=slim)
         story = st.stories.get(entry.story_id)
         if story is not None and story.last_seq <= entry.seq:
             st.stories.delete(entry.story_id)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from streams.dedup.facts import FEATURES, extract_facts, pair_features, place_conflict
+from streams.dedup.facts import (
+    FEATURES,
+    extract_facts,
+    extract_packed,
+    pair_features,
+    place_conflict,
+    unpack_facts,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +101,20 @@ def test_places_are_cities_under_any_spelling_not_countries_nor_names() -> None:
         "Kharkiv|UA region"
     }
     assert not extract_facts("Putin speaks\nThe lead mentions Kharkiv").places  # the headline's only
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia and Ukraine swap 175 POWs\nThe exchange, brokered by the UAE, freed 175 prisoners each.",
+        "Повітряна тривога у Києві після розмови Трампа з Путіним\nДва мільйони людей, 2,5 години.",
+        "Shelling in Kharkiv region kills three",
+        "",
+    ],
+)
+def test_packed_facts_are_the_facts(text: str) -> None:
+    facts, packed = extract_packed(text)
+    assert facts == extract_facts(text)
+    unpacked = unpack_facts(packed, text)
+    assert unpacked == facts
+    assert unpacked.places == facts.places == extract_facts(text).places
