@@ -84,6 +84,36 @@ class EmbeddedBrokerConfig(Section):
     kafka_version: str = Field("4.1.1", description="Apache Kafka version resolved from Maven Central.")
 
 
+class ProducerConfig(Section):
+    """How every record we write (articles, alerts, changelogs) is batched and compressed.
+
+    The dedup stage writes several records per article (the sequenced article
+    and its table changes). Kafka 4.0's client defaults (5 ms linger, larger
+    batches) plus lz4 send them in fewer, smaller requests: fewer bytes on the
+    network and the broker's disk. On one loopback broker the stage's
+    throughput measured the same either way (within noise), so this is about
+    bytes, not speed.
+    """
+
+    linger: Duration = Field(
+        0.005,
+        ge=0,
+        description=(
+            "Time a batch waits for more records before it is sent (Kafka's `linger.ms`; "
+            "5 ms is the Java client's default since Kafka 4.0)."
+        ),
+    )
+    compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = Field(
+        "lz4", description="Compression of record batches (`compression.type`); lz4 costs little CPU."
+    )
+    max_batch_bytes: int = Field(
+        262144,
+        ge=1024,
+        le=1048576,
+        description="Largest batch per partition (`batch.size`); at most the broker's 1 MiB message limit.",
+    )
+
+
 class KafkaConfig(Section):
     """Where the brokers are and how our topics are laid out."""
 
@@ -104,6 +134,7 @@ class KafkaConfig(Section):
     alert_retention: Duration = Field(30 * 86400.0, description="Retention of the alert topics.")
     deadletter_retention: Duration = Field(14 * 86400.0, description="Retention of the dead-letter topic.")
     security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    producer: ProducerConfig = Field(default_factory=ProducerConfig)
     embedded: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
 
     @field_validator("bootstrap")

@@ -53,6 +53,16 @@ def aiokafka_options(kafka: KafkaConfig) -> dict[str, Any]:
     return options
 
 
+def producer_options(kafka: KafkaConfig) -> dict[str, Any]:
+    """AIOKafkaProducer's batching and compression keywords (``kafka.producer``)."""
+    producer = kafka.producer
+    return {
+        "linger_ms": round(producer.linger * 1000),
+        "compression_type": None if producer.compression == "none" else producer.compression,
+        "max_batch_size": producer.max_batch_bytes,
+    }
+
+
 def faust_broker_url(kafka: KafkaConfig) -> str:
     """Faust's ``broker`` setting: ``kafka://h1:p1;h2:p2``."""
     return "kafka://" + ";".join(bootstrap_servers(kafka))

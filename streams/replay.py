@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaProducer
 
 from monitor.config import WirewatchConfig
-from streams.connection import aiokafka_options
+from streams.connection import aiokafka_options, producer_options
 from streams.records import Article
 from streams.topics import Topics
 
@@ -20,7 +20,12 @@ async def send_articles(
 ) -> None:
     """Each article to the raw articles topic keyed by its id, in the given order, acknowledged by all."""
     topic = Topics(config.kafka.topic_prefix).articles_raw
-    producer = AIOKafkaProducer(**aiokafka_options(config.kafka), acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        **aiokafka_options(config.kafka),
+        **producer_options(config.kafka),
+        acks="all",
+        enable_idempotence=True,
+    )
     await producer.start()
     try:
         for start in range(0, len(articles), IN_FLIGHT):

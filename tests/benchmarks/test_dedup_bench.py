@@ -2,7 +2,10 @@
 
 Run: ``pytest tests/benchmarks/test_dedup_bench.py -m benchmark -s`` (part of ``make bench``).
 Knobs: ``WIREWATCH_BENCH_DEDUP_WINDOW`` (articles in the window, 300000),
-``WIREWATCH_BENCH_DEDUP_TAIL`` (articles measured at the full window, 20000).
+``WIREWATCH_BENCH_DEDUP_TAIL`` (articles measured at the full window, 20000),
+``WIREWATCH_BENCH_DEDUP_RESTARTS`` (``0`` skips the restart drills),
+``WIREWATCH_BENCH_PRODUCER`` (JSON ``kafka.producer`` overrides, e.g.
+``{"linger": 0, "compression": "none", "max_batch_bytes": 16384}`` for aiokafka's own defaults).
 
 The window's enriched articles are produced straight onto the enriched topic
 (vectors: real MiniLM vectors of news texts, padded with jittered copies; see
@@ -18,6 +21,7 @@ from the changelogs, index rebuilt from the window table).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -43,6 +47,8 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(5400)]
 
 WINDOW = int(os.environ.get("WIREWATCH_BENCH_DEDUP_WINDOW", "300000"))
 TAIL = int(os.environ.get("WIREWATCH_BENCH_DEDUP_TAIL", "20000"))
+RESTARTS = os.environ.get("WIREWATCH_BENCH_DEDUP_RESTARTS", "1") != "0"
+PRODUCER = json.loads(os.environ.get("WIREWATCH_BENCH_PRODUCER", "{}"))
 T0 = datetime(2025, 3, 15, tzinfo=UTC)
 SPAN = 72 * 3600.0
 
@@ -148,6 +154,7 @@ def test_dedup_stage_at_full_window(wirewatch_config, worker_factory, record_res
     config = wirewatch_config(
         worker={"stages": ["dedup"], "session_timeout": "30s", "rebalance_timeout": "30s"},
         pipeline={"dedup": {"store": "rocksdb"}},
+        kafka={"producer": PRODUCER},
     )
     asyncio.run(ensure_topics(config.kafka))
     started = time.monotonic()
@@ -168,6 +175,7 @@ def test_dedup_stage_at_full_window(wirewatch_config, worker_factory, record_res
     figures: dict[str, object] = {
         "window": WINDOW,
         "tail": TAIL,
+        "producer": config.kafka.producer.model_dump(),
         "fill_articles_per_s": round(fill_rate),
         "full_window_articles_per_s": round(tail_rate),
         "peak_rss_mb": round(rss.peak / 2**20),
@@ -180,7 +188,7 @@ def test_dedup_stage_at_full_window(wirewatch_config, worker_factory, record_res
         ("kill_9", signal.SIGKILL, False),
         ("fresh_machine", signal.SIGTERM, True),
     ]
-    for name, sig, fresh in restarts:
+    for name, sig, fresh in restarts if RESTARTS else []:
         worker.kill(sig) if sig == signal.SIGKILL else worker.stop()
         if fresh:
             config = config.model_copy(
