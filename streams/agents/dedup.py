@@ -237,6 +237,8 @@ class DedupStage:
         self.sink = ctx.raw_topic(ctx.topics.articles_sequenced)
         self.alerts = ctx.raw_topic(ctx.topics.alerts)
         self.deadletters = ctx.raw_topic(ctx.topics.deadletter)
+        self._articles = ctx.metrics.articles.labels(STAGE)
+        self._by_kind: dict[str, tuple[Any, Any]] = {}
 
     async def process(self, events: list[Any]) -> None:
         """One micro-batch: decode (bad bytes to dead letters), sequence, detect, flush the tables."""
@@ -293,13 +295,18 @@ class DedupStage:
 
     def _count(self, out: SequencedArticle) -> None:
         metrics = self.metrics
-        metrics.articles.labels(STAGE).inc()
+        self._articles.inc()
         if out.replayed:
             metrics.dedup_replays.inc()
             return
-        metrics.dedup_decisions.labels(out.decision.kind).inc()
-        if out.decision.kind in ("exact", "near"):
-            metrics.duplicates.labels(out.decision.kind).inc()
+        kind = out.decision.kind
+        counters = self._by_kind.get(kind)
+        if counters is None:  # a labelled child once per kind: ``labels()`` costs more than ``inc()``
+            duplicates = metrics.duplicates.labels(kind) if kind in ("exact", "near") else None
+            counters = self._by_kind[kind] = (metrics.dedup_decisions.labels(kind), duplicates)
+        counters[0].inc()
+        if counters[1] is not None:
+            counters[1].inc()
         if out.decision.new_story:
             metrics.stories_opened.inc()
 
