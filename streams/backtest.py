@@ -21,6 +21,7 @@ from monitor.config import DetectorsDocument, WirewatchConfig
 from streams.agents.detect import alert_record, article_context, build_engine
 from streams.dedup.sequencer import Sequencer
 from streams.dedup.tables import SequencerState
+from streams.gc_policy import relax_gc
 from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def backtest(
 
         prepare_backend(config.pipeline.embed)  # before the sequencer's index loads usearch
         encoder = Embedder(config.pipeline.embed)
+    relax_gc()  # a backtest is a long run of the same stages
     engine = build_engine(document, encoder.encode if encoder is not None else None)
     sequencer = Sequencer(SequencerState.in_memory(), config.pipeline.dedup, config.pipeline.stories)
     store: MemoryStore[str, Any] = MemoryStore()

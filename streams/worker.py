@@ -21,6 +21,7 @@ from streams.app import (
     create_app,
 )
 from streams.embedder import prepare_backend
+from streams.gc_policy import relax_gc
 from streams.registry import sync_feeds
 from streams.topics import Topics
 
@@ -50,6 +51,7 @@ def run_worker(config: WirewatchConfig) -> None:
     if config.feeds:  # a config without feeds (a processing-only worker) leaves the registry alone
         log.info("%s", asyncio.run(sync_feeds(config, remove=False)).summary())
     prepare_backend(config.pipeline.embed)  # before any stage loads usearch
+    relax_gc()
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run() left none; Faust needs one
     app = build_app(config)
     config.worker.data_dir.mkdir(parents=True, exist_ok=True)
