@@ -107,6 +107,18 @@ class ArticleLines:
         )
 
 
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(number, value) of each non-blank line of a JSONL file; a line that is not JSON names its number."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ArchiveError(f"{path}:{number}: not JSON ({exc.msg})") from None
+
+
 def read_article_lines(path: Path, feed_id: str, *, strict: bool = False) -> ArticleLines:
     """Every article of a JSONL file, whatever shape a line has: an ``Article`` record, a record
     that wraps one (``{"article": …}``: enriched or sequenced), or a loose object with a
@@ -117,21 +129,14 @@ def read_article_lines(path: Path, feed_id: str, *, strict: bool = False) -> Art
     time of the dated line before it, else after it; with ``strict`` it is an error.
     """
     read: list[tuple[int, Article, bool]] = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ArchiveError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            try:
-                article, dated = _article_of(data, feed_id)
-            except (RecordDecodeError, ValidationError, KeyError, TypeError, ValueError) as exc:
-                raise ArchiveError(f"{path}:{number}: not an article ({exc})") from None
-            if not dated and strict:
-                raise ArchiveError(f"{path}:{number}: no `published_at` or `published` (strict)")
-            read.append((number, article, dated))
+    for number, data in json_lines(path):
+        try:
+            article, dated = _article_of(data, feed_id)
+        except (RecordDecodeError, ValidationError, KeyError, TypeError, ValueError) as exc:
+            raise ArchiveError(f"{path}:{number}: not an article ({exc})") from None
+        if not dated and strict:
+            raise ArchiveError(f"{path}:{number}: no `published_at` or `published` (strict)")
+        read.append((number, article, dated))
     return ArticleLines(_fill_times(read), [number for number, _, dated in read if not dated])
 
 

@@ -10,7 +10,6 @@ news. The lines are also what tests score against gold event labels.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.archive import json_lines
 from monitor.errors import ArchiveError
 from streams.records import SequencedArticle
 
@@ -47,18 +47,11 @@ REQUIRED = ("id", "story_id", "decision", "published_at")
 
 def read_decision_lines(path: Path) -> Iterator[dict[str, Any]]:
     """The lines of a ``--decisions`` file; a line that is not one names its number."""
-    with path.open(encoding="utf-8") as f:
-        for number, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ArchiveError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            missing = [k for k in REQUIRED if not isinstance(line, dict) or k not in line]
-            if missing:
-                raise ArchiveError(f"{path}:{number}: not a decision line (no {', '.join(missing)})")
-            yield line
+    for number, line in json_lines(path):
+        missing = [k for k in REQUIRED if not isinstance(line, dict) or k not in line]
+        if missing:
+            raise ArchiveError(f"{path}:{number}: not a decision line (no {', '.join(missing)})")
+        yield line
 
 
 @dataclass
