@@ -113,6 +113,11 @@ class ProducerConfig(Section):
         description="Largest batch per partition (`batch.size`); at most the broker's 1 MiB message limit.",
     )
 
+    @property
+    def compression_type(self) -> str | None:
+        """The clients' ``compression_type``: ``None`` means uncompressed."""
+        return None if self.compression == "none" else self.compression
+
 
 class KafkaConfig(Section):
     """Where the brokers are and how our topics are laid out."""

@@ -17,7 +17,7 @@ from mode.utils.queues import FlowControlEvent
 
 from monitor.config import WirewatchConfig
 from monitor.metrics import Metrics
-from streams.connection import faust_broker_url, producer_options, ssl_context
+from streams.connection import faust_broker_url, ssl_context
 from streams.faust_fixes import FlowControl, Transport
 from streams.topics import Topics
 
@@ -111,7 +111,7 @@ def create_app(config: WirewatchConfig) -> Any:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=config.kafka.producer.linger,
-        producer_compression_type=producer_options(config.kafka)["compression_type"],
+        producer_compression_type=config.kafka.producer.compression_type,
         producer_max_batch_size=config.kafka.producer.max_batch_bytes,
         stream_wait_empty=False,
     )

@@ -58,7 +58,7 @@ def producer_options(kafka: KafkaConfig) -> dict[str, Any]:
     producer = kafka.producer
     return {
         "linger_ms": round(producer.linger * 1000),
-        "compression_type": None if producer.compression == "none" else producer.compression,
+        "compression_type": producer.compression_type,
         "max_batch_size": producer.max_batch_bytes,
     }
 
