@@ -125,6 +125,7 @@ class ArticleContext:
     url: str = ""
     at: float = 0.0  # event time, epoch seconds: published (never after fetched)
     published_at: str = ""
+    language: str | None = None  # ISO 639: detected from the text, else declared by the feed
     decision: DecisionKind = "first"
     duplicate_of: str | None = None
     story_id: str = ""

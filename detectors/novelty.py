@@ -13,7 +13,6 @@ topic's very first article.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -34,7 +33,13 @@ class NoveltySpec(DetectorSpec):
     terms: tuple[str, ...] = Field((), description="Terms to watch (phrases; case and accents ignored).")
     extract: Literal["none", "yake"] = Field("none", description="`yake`: key phrases of each article.")
     top: int = Field(8, ge=1, le=50, description="Key phrases taken per article with `extract: yake`.")
-    language: str = Field("en", description="Language of the texts for YAKE's stop words.")
+    language: str | None = Field(
+        None,
+        description=(
+            "Language of the texts for YAKE's stop words; unset: each article's own (detected) language, "
+            "English when unknown."
+        ),
+    )
     scope: Literal["topic", "story"] = Field(
         "topic", description="Whose history: the topic's or the story's."
     )
@@ -59,22 +64,30 @@ class NoveltyDetector:
     def __init__(self, spec: NoveltySpec) -> None:
         self.spec = spec
         self.watch = [literal(t) for t in spec.terms if words(t.lstrip("="))]
+        self._extractors: dict[str, Any] = {}
         if spec.extract == "yake":
-            self._yake  # noqa: B018 — import and set up now, not on the first article
+            self._yake(spec.language or "en")  # import and set up now, not on the first article
 
-    @cached_property
-    def _yake(self) -> Any:
-        import yake
+    def _yake(self, language: str) -> Any:
+        """One extractor per language (its stop words); YAKE reads no stop words for one it lacks."""
+        extractor = self._extractors.get(language)
+        if extractor is None:
+            import yake
 
-        return yake.KeywordExtractor(lan=self.spec.language, n=3, top=self.spec.top, dedupLim=0.7)
+            extractor = self._extractors[language] = yake.KeywordExtractor(
+                lan=language, n=3, top=self.spec.top, dedupLim=0.7
+            )
+        return extractor
 
     def terms(self, article: ArticleContext) -> list[str]:
         found = {t.text for t in self.watch if evaluate(t, article.fields).matched}
         if self.spec.extract == "yake":
-            cache_key = f"yake:{self.spec.language}:{self.spec.top}"
+            language = self.spec.language or article.language or "en"
+            cache_key = f"yake:{language}:{self.spec.top}"
             if cache_key not in article.cache:
                 text = f"{article.title}. {article.summary}".strip()
-                article.cache[cache_key] = [fold(phrase) for phrase, _ in self._yake.extract_keywords(text)]
+                phrases = self._yake(language).extract_keywords(text)
+                article.cache[cache_key] = [fold(phrase) for phrase, _ in phrases]
             found.update(article.cache[cache_key])
         return sorted(found)
 

@@ -76,7 +76,10 @@ def _poll(
     path: Path, settings: PollingConfig, state: FeedState, at: datetime
 ) -> tuple[list[Article], FeedState]:
     context = FeedContext(
-        feed_id=state.feed_id, url=path.resolve().as_uri(), future_tolerance=settings.future_tolerance
+        feed_id=state.feed_id,
+        url=path.resolve().as_uri(),
+        future_tolerance=settings.future_tolerance,
+        languages=settings.languages,
     )
     parsed = parse_feed(path.read_bytes(), {"content-type": "application/xml"}, context, at)
     if parsed.kind != "feed":

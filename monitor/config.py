@@ -27,6 +27,8 @@ from detectors.durations import Duration
 from detectors.registry import KINDS, DetectorSpec, EntityDef
 from monitor.routing import RouteConfig
 
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="An ISO 639 code: en, uk, ru.")]
+
 DEFAULT_CONFIG_FILE = "wirewatch.yaml"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -411,6 +413,14 @@ class PollingConfig(Section):
     )
     future_tolerance: Duration = Field(
         600.0, description="Entry dates further in the future than this are clamped to the fetch time."
+    )
+    languages: tuple[LanguageCode, ...] = Field(
+        ("en", "uk", "ru"),
+        description=(
+            "Languages articles are expected in (ISO 639-1). Each article's language is detected from its "
+            "text, among these and its feed's declared one; another only when the text is clearly in it. "
+            "Empty: any of the identifier's 176."
+        ),
     )
 
 

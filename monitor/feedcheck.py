@@ -61,7 +61,9 @@ def check_body(
     if len(body) > settings.max_bytes:
         report.problem = f"{len(body)} bytes: larger than polling.max_bytes ({settings.max_bytes})"
         return report
-    context = FeedContext(feed_id=feed_id, url=url, future_tolerance=settings.future_tolerance)
+    context = FeedContext(
+        feed_id=feed_id, url=url, future_tolerance=settings.future_tolerance, languages=settings.languages
+    )
     parsed = parse_feed(body, headers, context, fetched_at)
     report.parse = parsed
     if parsed.kind != "feed":
@@ -107,4 +109,17 @@ def notes(article: Article, feed_url: str, fetched_at: datetime) -> list[str]:
         out.append("no title")
     if not (article.summary or article.content):
         out.append("no text")
+    declared = article.language.split("-", 1)[0] if article.language else None
+    if declared and article.detected_language and article.detected_language != declared:
+        out.append(f"declared language {article.language}, the text reads as {article.detected_language}")
     return out
+
+
+def language_cell(article: Article) -> str:
+    """``uk 0.99`` (detected, with its probability), and the declared language when there is one."""
+    detected = (
+        f"{article.detected_language} {article.language_probability:.2f}"
+        if article.detected_language and article.language_probability is not None
+        else "–"
+    )
+    return f"{detected} (declared {article.language})" if article.language else detected

@@ -56,6 +56,7 @@ def feed_context(spec: FeedSpec, settings: PollingConfig) -> FeedContext:
         language=spec.language,
         tags=spec.tags,
         future_tolerance=settings.future_tolerance,
+        languages=settings.languages,
     )
 
 

@@ -113,8 +113,24 @@ class Article(WireRecord):
     authors: tuple[str, ...] = ()
     published_at: AwareDatetime
     fetched_at: AwareDatetime
-    language: str | None = None
+    language: str | None = Field(
+        None, description="Declared: the entry's, else the feed's (YAML, the feed itself, Content-Language)."
+    )
+    detected_language: str | None = Field(
+        None,
+        description="Read from title and summary (monitor.language); None for a text without letters.",
+    )
+    language_probability: float | None = Field(
+        None, ge=0, le=1, description="The identifier's probability of `detected_language`."
+    )
     tags: tuple[str, ...] = ()
+
+    @property
+    def lang(self) -> str | None:
+        """The language stages act on: detected, else the declared one's base (``en-gb`` → ``en``)."""
+        if self.detected_language:
+            return self.detected_language
+        return self.language.split("-", 1)[0] if self.language else None
 
     def text_for_embedding(self) -> str:
         """Title and lead text: what the embed stage encodes."""

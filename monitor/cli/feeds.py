@@ -76,8 +76,10 @@ def _print_feed_check(report: FeedCheck) -> None:
 def _print_articles(published: list[Published]) -> None:
     from rich.table import Table
 
+    from monitor.feedcheck import language_cell
+
     table = Table(show_lines=False, pad_edge=False)
-    for column in ("#", "published (UTC)", "title", "id", "notes"):
+    for column in ("#", "published (UTC)", "title", "language", "id", "notes"):
         table.add_column(column, overflow="fold")
     for number, item in enumerate(published, 1):
         a = item.article
@@ -85,6 +87,7 @@ def _print_articles(published: list[Published]) -> None:
             str(number),
             f"{a.published_at:%Y-%m-%d %H:%M}",
             escape(a.title or "–"),
+            escape(language_cell(a)),
             escape(a.id),
             escape("; ".join(item.notes)),
         )

@@ -54,6 +54,7 @@ def context_of(article: Article, **decided: Any) -> ArticleContext:
         url=article.url,
         at=published.timestamp(),
         published_at=published.isoformat(),
+        language=article.lang,
         **{"story_id": article.id, **decided},
     )
 

@@ -31,6 +31,7 @@ def article(raw: dict[str, Any]) -> ArticleContext:
         at=T0 + parse_duration(raw.get("at", "0s")),
         decision=raw.get("decision", "first"),
         story_id=raw.get("story", f"story-{raw['id']}"),
+        language=raw.get("language"),
     )
 
 
