@@ -48,6 +48,7 @@ class Outlet(_Model):
     id: str
     title: str
     link: str = Field(description="Home page; item links are this plus the item id.")
+    language: str = Field("en", description="The feed's declared language (RSS `<language>`).")
 
 
 class Item(_Model):
@@ -129,7 +130,8 @@ def render_feed(news: DemoNews, outlet: Outlet, clock: DemoClock) -> bytes:
     )
     channel = (
         f"<channel><title>{escape(outlet.title)}</title><link>{escape(outlet.link)}</link>"
-        f"<description>Wirewatch demo news</description>{entries}</channel>"
+        f"<description>Wirewatch demo news</description><language>{escape(outlet.language)}</language>"
+        f"{entries}</channel>"
     )
     return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0">{channel}</rss>'.encode()
 

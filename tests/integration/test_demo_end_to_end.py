@@ -111,6 +111,10 @@ async def test_the_demo_news_fire_the_expected_alerts_and_fill_the_dashboard(
     for s in sorted((s for s in sequenced if not s.replayed), key=lambda s: s.decision.seq):
         first_seen.setdefault(item[s.article.url], s)
     assert set(first_seen) == set(item.values()), "every item went through"
+    # each outlet's language is read from its articles' text, beside the language its feed declares
+    outlet_language = {o.id: o.language for o in feeds.news.outlets}
+    languages = {(s.article.feed_id, s.article.language, s.article.detected_language) for s in sequenced}
+    assert languages == {(feed, lang, lang) for feed, lang in outlet_language.items()}, languages
     for copy, original in COPIES.items():  # of each verbatim pair, the later one is an exact duplicate
         pair = sorted(first_seen[i].decision.kind for i in (copy, original))
         assert pair == ["exact", "first"], (copy, original, pair)
