@@ -1,0 +1,63 @@
+"""Does the embedding model find the same report across languages? NTREX-128 pairs, en–uk, en–ru, uk–ru.
+
+Each NTREX line exists in the three languages, so line i in English and line i
+in Ukrainian are the same report; line i against a line of another document is
+not. Per language pair: the mean cosine of pairs and of shuffled non-pairs,
+retrieval top-1 (is a line's own translation its nearest line in the other
+language, among all 1,997), and the best balanced accuracy of one cosine
+threshold between pairs and non-pairs. The model is ``pipeline.embed`` as
+configured by default, or the sentence-transformers folder in
+``WIREWATCH_BENCH_MODEL``. Needs ``WIREWATCH_NTREX_DIR`` (``tests/benchmarks/ntrex.py``).
+Run: ``pytest tests/benchmarks/test_crosslingual_bench.py -m benchmark -s``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from monitor.config import EmbedConfig
+from streams.embedder import Embedder, vectors_key
+from tests.benchmarks.ntrex import load_ntrex
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.model]
+
+PAIRS = (("en", "uk"), ("en", "ru"), ("uk", "ru"))
+
+
+Vectors = npt.NDArray[np.float32]
+
+
+def separation(a: Vectors, b: Vectors, documents: list[str]) -> dict[str, float]:
+    pairs = np.sum(a * b, axis=1)
+    shuffled = np.random.default_rng(7).permutation(len(a))
+    other = np.array([documents[i] != documents[j] for i, j in enumerate(shuffled)])
+    non_pairs = np.sum(a * b[shuffled], axis=1)[other]
+    top1 = float(np.mean((a @ b.T).argmax(axis=1) == np.arange(len(a))))
+    cuts = np.quantile(np.concatenate([pairs, non_pairs]), np.linspace(0, 1, 401))
+    balanced = max((float(np.mean(pairs >= c) + np.mean(non_pairs < c)) / 2, float(c)) for c in cuts)
+    return {
+        "pair_cosine": round(float(pairs.mean()), 3),
+        "non_pair_cosine": round(float(non_pairs.mean()), 3),
+        "retrieval_top1": round(top1, 3),
+        "balanced_accuracy": round(balanced[0], 3),
+        "at_cosine": round(balanced[1], 3),
+    }
+
+
+def test_the_same_report_across_languages(record_result) -> None:  # type: ignore[no-untyped-def]
+    ntrex = load_ntrex()
+    model = os.environ.get("WIREWATCH_BENCH_MODEL")
+    config = EmbedConfig(model=model) if model else EmbedConfig()
+    embedder = Embedder(config)
+    started = time.perf_counter()
+    vectors = {lang: embedder.encode(lines) for lang, lines in ntrex.lines.items()}
+    rate = sum(len(lines) for lines in ntrex.lines.values()) / (time.perf_counter() - started)
+    figures = {f"{x}-{y}": separation(vectors[x], vectors[y], ntrex.documents) for x, y in PAIRS}
+    record_result("crosslingual", model=vectors_key(config), sentences_per_second=round(rate, 1), **figures)
+    chance = 1 / len(ntrex.documents)  # a sanity floor any encoder meets; the figures are the result
+    assert all(f["retrieval_top1"] > 10 * chance for f in figures.values()), figures
