@@ -20,7 +20,7 @@ from monitor.normalize import FeedContext
 from monitor.outcomes import Outcome
 from monitor.parsing import ParseResult, parse_feed
 from monitor.polling import diff_entries
-from streams.records import Article, FeedState
+from streams.records import Article, FeedState, base_language
 
 CHECK_FEED_ID = "check"
 
@@ -109,7 +109,7 @@ def notes(article: Article, feed_url: str, fetched_at: datetime) -> list[str]:
         out.append("no title")
     if not (article.summary or article.content):
         out.append("no text")
-    declared = article.language.split("-", 1)[0] if article.language else None
+    declared = base_language(article.language)
     if declared and article.detected_language and article.detected_language != declared:
         out.append(f"declared language {article.language}, the text reads as {article.detected_language}")
     return out

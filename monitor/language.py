@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from streams.records import base_language
+
 OUTSIDE_PROBABILITY = 0.9  # another language wins only when this sure ...
 EXPECTED_FLOOR = 0.05  # ... and every expected language is this unlikely
 TOP_K = 10  # labels read per text: enough to find any expected language that is plausible
@@ -62,11 +64,6 @@ class _Model:
                         LangDetectConfig(model="lite", max_input_length=None, normalize_input=True)
                     )
         return cls._detector
-
-
-def base_language(code: str | None) -> str | None:
-    """``en-GB`` → ``en``: the part an identifier can tell."""
-    return code.split("-", 1)[0].lower() if code else None
 
 
 def detect_language(

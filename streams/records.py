@@ -26,6 +26,11 @@ from monitor.errors import RecordDecodeError
 R = TypeVar("R", bound="WireRecord")
 
 
+def base_language(tag: str | None) -> str | None:
+    """``en-GB`` → ``en``: the part of a language tag an identifier can tell."""
+    return tag.split("-", 1)[0].lower() if tag else None
+
+
 class WireRecord(BaseModel):
     """Base of topic records: frozen, versioned, tolerant of unknown (newer) fields."""
 
@@ -128,9 +133,7 @@ class Article(WireRecord):
     @property
     def lang(self) -> str | None:
         """The language stages act on: detected, else the declared one's base (``en-gb`` → ``en``)."""
-        if self.detected_language:
-            return self.detected_language
-        return self.language.split("-", 1)[0] if self.language else None
+        return self.detected_language or base_language(self.language)
 
     def text_for_embedding(self) -> str:
         """Title and lead text: what the embed stage encodes."""
