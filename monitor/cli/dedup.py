@@ -61,6 +61,16 @@ def check(
     b: Annotated[str | None, typer.Option("--b", help="The other text.")] = None,
     config_file: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per pair, for piping.")] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help=(
+                "Embed with this model (the bundled name or a sentence-transformers directory) instead of "
+                "pipeline.embed.model, to compare; the shipped thresholds were fitted on all-MiniLM-L6-v2."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """For each pair: cosine, fact features, probability, the rule that fired, and same or not."""
     from streams.dedup.decision import explain_pair
@@ -69,8 +79,11 @@ def check(
     texts = _pairs(pairs, a, b)
     config = load(config_file, required=False)
     threshold = config.pipeline.dedup.near_threshold
-    say(f"embedding {2 * len(texts)} texts with {config.pipeline.embed.model}…")
-    vectors = Embedder(config.pipeline.embed).encode([t for pair in texts for t in pair])
+    embed = config.pipeline.embed
+    if model is not None:
+        embed = embed.model_copy(update={"model": model})
+    say(f"embedding {2 * len(texts)} texts with {embed.model}…")
+    vectors = Embedder(embed).encode([t for pair in texts for t in pair])
     same = 0
     for index, (left, right) in enumerate(texts):
         va, vb = vectors[2 * index], vectors[2 * index + 1]

@@ -50,3 +50,16 @@ def test_one_pair_from_the_command_line_and_a_usage_error() -> None:
     assert text.stdout.startswith("SAME")
     half = runner.invoke(app, ["dedup", "check", "--a", "only one side"])
     assert half.exit_code == 2, half.output
+
+
+def test_another_model_for_a_comparison_and_a_missing_one_named() -> None:
+    pair = ["--a", "Russia and Ukraine swap 175 POWs", "--b", "Україна та Росія обмінялися 175 полоненими"]
+    default = runner.invoke(app, ["dedup", "check", *pair, "--json"])
+    named = runner.invoke(app, ["dedup", "check", *pair, "--json", "--model", "all-MiniLM-L6-v2"])
+    assert default.exit_code == named.exit_code == 0, (default.output, named.output)
+    assert "embedding 2 texts with all-MiniLM-L6-v2" in named.stderr
+    assert json.loads(named.stdout)["cosine"] == pytest.approx(json.loads(default.stdout)["cosine"], abs=1e-6)
+    missing = runner.invoke(app, ["dedup", "check", *pair, "--model", "/nowhere/multilingual"])
+    assert missing.exit_code != 0
+    assert "/nowhere/multilingual" in missing.output
+    assert "never downloaded" in missing.output
