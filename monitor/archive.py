@@ -32,7 +32,8 @@ from pydantic import ValidationError
 
 from monitor.config import PollingConfig
 from monitor.errors import ArchiveError, RecordDecodeError
-from monitor.normalize import FeedContext, article_id
+from monitor.language import detected_fields
+from monitor.normalize import FeedContext, article_id, normalize_language
 from monitor.parsing import parse_feed
 from monitor.polling import diff_entries
 from monitor.urls import canonical_url
@@ -50,7 +51,7 @@ def load_archive(
     if path.is_dir():
         articles = list(_polls(path, settings, feed_id or _feed_id(path.name)))
     elif path.suffix.lower() == ".jsonl":
-        articles = list(_jsonl(path, feed_id or _feed_id(path.stem)))
+        articles = list(_jsonl(path, feed_id or _feed_id(path.stem), settings.languages))
     elif path.suffix.lower() in FEED_SUFFIXES:
         at = _poll_time(path)
         state = FeedState(feed_id=feed_id or _feed_id(path.stem))
@@ -122,7 +123,9 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 raise ArchiveError(f"{path}:{number}: not JSON ({exc.msg})") from None
 
 
-def read_article_lines(path: Path, feed_id: str, *, strict: bool = False) -> ArticleLines:
+def read_article_lines(
+    path: Path, feed_id: str, *, strict: bool = False, languages: tuple[str, ...] | None = None
+) -> ArticleLines:
     """Every article of a JSONL file, whatever shape a line has: an ``Article`` record, a record
     that wraps one (``{"article": …}``: enriched or sequenced), or a loose object with a
     ``title`` (and ``url``, ``summary``, ``source``, ``published_at`` or ``published``).
@@ -130,11 +133,14 @@ def read_article_lines(path: Path, feed_id: str, *, strict: bool = False) -> Art
     A line without a time never gets an invented clock (spacing dateless lines apart once
     packed a corpus into minutes and joined unrelated reports in a sequence): it takes the
     time of the dated line before it, else after it; with ``strict`` it is an error.
+    A loose line's language is detected as the poller would (``languages``: the
+    expected ones, by default ``polling.languages``' default).
     """
+    expected = PollingConfig().languages if languages is None else languages
     read: list[tuple[int, Article, bool]] = []
     for number, data in json_lines(path):
         try:
-            article, dated = _article_of(data, feed_id)
+            article, dated = _article_of(data, feed_id, expected)
         except (RecordDecodeError, ValidationError, KeyError, TypeError, ValueError) as exc:
             raise ArchiveError(f"{path}:{number}: not an article ({exc})") from None
         if not dated and strict:
@@ -143,15 +149,15 @@ def read_article_lines(path: Path, feed_id: str, *, strict: bool = False) -> Art
     return ArticleLines(_fill_times(read), [number for number, _, dated in read if not dated])
 
 
-def _article_of(data: Any, feed_id: str) -> tuple[Article, bool]:
+def _article_of(data: Any, feed_id: str, languages: tuple[str, ...]) -> tuple[Article, bool]:
     """(the article of one JSON line, whether the line gave its time)."""
     if not isinstance(data, dict):
         raise TypeError("a line must be a JSON object")
     if isinstance(data.get("article"), dict):  # an enriched or sequenced record
-        return _article_of(data["article"], feed_id)
+        return _article_of(data["article"], feed_id, languages)
     if "schema_version" in data:
         return Article.decode(json.dumps(data)), True
-    return _loose(data, feed_id)
+    return _loose(data, feed_id, languages)
 
 
 def _fill_times(read: list[tuple[int, Article, bool]]) -> list[Article]:
@@ -169,16 +175,19 @@ def _fill_times(read: list[tuple[int, Article, bool]]) -> list[Article]:
     return articles
 
 
-def _jsonl(path: Path, feed_id: str) -> Iterator[Article]:
-    yield from read_article_lines(path, feed_id).articles
+def _jsonl(path: Path, feed_id: str, languages: tuple[str, ...]) -> Iterator[Article]:
+    yield from read_article_lines(path, feed_id, languages=languages).articles
 
 
 _READ_AT = datetime.now(UTC)  # the one time of a file without any: fixed per process, not per line
 
 
-def _loose(data: dict[str, Any], feed_id: str) -> tuple[Article, bool]:
-    """An article from ``title``; optional ``id``, ``url``, ``summary``, ``content``, ``source``, a time."""
+def _loose(data: dict[str, Any], feed_id: str, languages: tuple[str, ...]) -> tuple[Article, bool]:
+    """An article from ``title``; optional ``id``, ``url``, ``summary``, ``content``, ``source``,
+    ``language`` (declared), a time."""
     title = str(data["title"])
+    summary, content = str(data.get("summary") or ""), str(data.get("content") or "")
+    declared = normalize_language(str(data.get("language") or ""))
     url = str(data.get("url") or "")
     published_text = str(data.get("published_at") or data.get("published") or "")
     published = datetime.fromisoformat(published_text) if published_text else _READ_AT
@@ -192,10 +201,12 @@ def _loose(data: dict[str, Any], feed_id: str) -> tuple[Article, bool]:
         url=url,
         canonical_url=canonical or "",
         title=title,
-        summary=str(data.get("summary") or ""),
-        content=str(data.get("content") or ""),
+        summary=summary,
+        content=content,
         published_at=published,
         fetched_at=published,
+        language=declared,
+        **detected_fields(f"{title}\n{summary or content}", languages, declared),
     )
     return article, bool(published_text)
 

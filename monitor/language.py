@@ -94,3 +94,12 @@ def detect_language(
     if top.probability >= OUTSIDE_PROBABILITY and best_inside.probability < EXPECTED_FLOOR:
         return top
     return best_inside
+
+
+def detected_fields(text: str, expected: Iterable[str], declared: str | None) -> dict[str, Any]:
+    """``detected_language`` and ``language_probability`` of an ``Article`` made from ``text``."""
+    guess = detect_language(text, expected, declared)
+    return {
+        "detected_language": guess.code if guess else None,
+        "language_probability": round(guess.probability, 4) if guess else None,
+    }

@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.language import detect_language
+from monitor.language import detected_fields
 from monitor.urls import canonical_url
 from streams.records import Article
 
@@ -207,7 +207,6 @@ def normalize_entry(
         or feed_language
         or normalize_language(feed.language)
     )
-    guess = detect_language(f"{title}\n{summary or content}", feed.languages, language)
     return Article(
         id=article_id(canonical, guid, feed.feed_id, title, date_text),
         feed_id=feed.feed_id,
@@ -221,8 +220,7 @@ def normalize_entry(
         published_at=published,
         fetched_at=fetched_at,
         language=language,
-        detected_language=guess.code if guess else None,
-        language_probability=round(guess.probability, 4) if guess else None,
+        **detected_fields(f"{title}\n{summary or content}", feed.languages, language),
         tags=tags,
     )
 

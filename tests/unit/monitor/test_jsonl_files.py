@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,15 @@ def test_a_decision_file_line_without_the_keys_names_them(tmp_path: Path) -> Non
     path.write_text('{"url": "https://example.org/a"}\n', encoding="utf-8")
     with pytest.raises(ArchiveError, match=r"decisions\.jsonl:1: not a decision line \(no "):
         list(read_decision_lines(path))
+
+
+def test_a_loose_line_gets_its_language_detected_beside_a_declared_one(tmp_path: Path) -> None:
+    path = tmp_path / "news.jsonl"
+    lines = [
+        {"title": "Україна та Росія обмінялися 175 полоненими", "published": "2025-03-19T10:00:00+00:00"},
+        {"title": "Russia and Ukraine swap 175 prisoners of war", "language": "en-GB"},
+    ]
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    ukrainian, english = read_article_lines(path, "feed").articles
+    assert (ukrainian.language, ukrainian.detected_language) == (None, "uk")
+    assert (english.language, english.detected_language, english.lang) == ("en-gb", "en", "en")
