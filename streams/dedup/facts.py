@@ -26,14 +26,15 @@ import numpy.typing as npt
 from detectors.gazetteer import Gazetteer, Place
 from detectors.text import FieldText, lazy
 
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-# Ukrainian and Russian scales ("175 тисяч", "2 млн", "1,5 миллиарда"): the stem names the scale
-_CYRILLIC_SCALES = (("тис", 1e3), ("тыс", 1e3), ("млн", 1e6), ("мільйон", 1e6), ("миллион", 1e6),
-                    ("млрд", 1e9), ("мільярд", 1e9), ("миллиард", 1e9))  # fmt: skip
+# a scale word (or its stem: "175 тисяч", "1,5 миллиарда") after a number multiplies it
+_SCALES = {
+    "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "m": 1e6,
+    "тис": 1e3, "тыс": 1e3, "млн": 1e6, "мільйон": 1e6, "миллион": 1e6,
+    "млрд": 1e9, "мільярд": 1e9, "миллиард": 1e9,
+}  # fmt: skip
 _NUMBER = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-    r"(?:\s*(thousand|million|billion|trillion|bn|m|тис|тыс|млн|млрд|мільйон|миллион|мільярд|миллиард)"
-    r"[а-яіїє]*\b\.?)?",
+    rf"(?:\s*({'|'.join(sorted(_SCALES, key=len, reverse=True))})[а-яіїє]*\b\.?)?",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {
@@ -190,20 +191,11 @@ def unpack_facts(packed: str, text: str) -> Facts:
     return _facts(frozenset(numbers), frozenset(names), words, length, text)
 
 
-def _scale(word: str) -> float:
-    if word in _SCALES:
-        return _SCALES[word]
-    if word in ("bn", "m"):
-        return 1e9 if word == "bn" else 1e6
-    return next((value for stem, value in _CYRILLIC_SCALES if word.startswith(stem)), 1.0)
-
-
 def _extract(text: str) -> tuple[Facts, list[str]]:
     numbers: set[float] = set()
     for match in _NUMBER.finditer(text):
         value = float(match.group(1).replace(",", ""))
-        scale = (match.group(2) or "").lower()
-        value *= _scale(scale)
+        value *= _SCALES.get((match.group(2) or "").lower(), 1.0)
         numbers.add(round(value, 6))
     words = list(map(str.lower, _WORD.findall(text)))
     numbers.update(float(_NUMBER_WORDS[w]) for w in _NUMBER_WORD_SET.intersection(words))
