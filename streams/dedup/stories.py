@@ -183,6 +183,21 @@ def with_content(story: StoryState, vector: npt.NDArray[np.float32], terms: Coun
     )
 
 
+MAX_LANGUAGES = 8
+
+
+def with_language(story: StoryState, language: str | None) -> StoryState:
+    """The story with ``language`` among its members' languages (unchanged if known or None)."""
+    if not language or language in story.languages or len(story.languages) >= MAX_LANGUAGES:
+        return story
+    return story.model_copy(update={"languages": (*story.languages, language)})
+
+
+def other_language(story: StoryState, language: str | None) -> bool:
+    """Is the article in a language none of the story's members is in (both known)?"""
+    return bool(language) and bool(story.languages) and language not in story.languages
+
+
 def centroid(story: StoryState) -> npt.NDArray[np.float32] | None:
     """The mean of the story's member vectors (not normalized), or None before one is embedded."""
     if not story.centroid:
@@ -226,17 +241,26 @@ def score_story(
     now: float = 0.0,
     idf: dict[str, float] | None = None,
     cosine: float | None = None,
+    words_credit: float | None = None,
 ) -> StoryScore | None:
     """The article's score against one story; None if the story has no centroid to compare.
 
     ``cosine``: ``centroid_cosine(story, vector)`` when the caller has it already.
+    ``words_credit``: the article is in another language than the story, so
+    their words cannot be compared; this stands in for ``term_weight * words``
+    (``threshold - stories.crosslingual_cosine``: the cosine alone must reach
+    ``crosslingual_cosine``, penalties still apply).
     """
     cosine = centroid_cosine(story, vector) if cosine is None else cosine
     if cosine is None or cosine < min_cosine:
         return None
     age = max(0.0, now - story.first_seen_at.timestamp()) / 86400.0 if now else 0.0
-    words = tfidf_cosine(terms, story.terms, stats, idf)
-    score = cosine + term_weight * words - (place_penalty if places_conflict else 0.0) - age_penalty * age
+    if words_credit is None:
+        words = tfidf_cosine(terms, story.terms, stats, idf)
+        credit = term_weight * words
+    else:
+        words, credit = 0.0, words_credit
+    score = cosine + credit - (place_penalty if places_conflict else 0.0) - age_penalty * age
     return StoryScore(score, cosine, words, places_conflict)
 
 

@@ -333,3 +333,88 @@ def test_word_frequencies_after_a_restart_are_what_the_running_sequencer_had() -
     restarted = Sequencer(st, seq.dedup, seq.stories).term_stats()
     assert restarted.documents == running.documents
     assert restarted.frequency == running.frequency
+
+
+def lingual(
+    article_id: str, title: str, summary: str, vector: np.ndarray, language: str, model: str = "test"
+) -> EnrichedArticle:
+    article = factories.article(
+        article_id,
+        title,
+        summary,
+        feed=f"feed-{language}",
+        source=f"Outlet {language}",
+        at=T0,
+        detected_language=language,
+        language_probability=0.99,
+    )
+    return factories.enriched(article, vector, model, at=T0)
+
+
+def at_cosine(v: np.ndarray, cosine: float, seed: int) -> np.ndarray:
+    """A unit vector at exactly ``cosine`` from ``v``."""
+    r = np.random.default_rng(seed).standard_normal(DIM)
+    orthogonal = unit(r - (r @ v) * v)
+    return unit(cosine * v + np.sqrt(1 - cosine**2) * orthogonal)
+
+
+SWAP_UK = "Росія та Україна обміняли 175 військовополонених у середу, повідомили в Києві."
+SWAP_RU = "Россия и Украина обменяли 175 военнопленных в среду, сообщили в Киеве."
+
+
+def multilingual(crosslingual: float | None = None) -> Sequencer:
+    return Sequencer(state(), DedupConfig(index="exact"), StoriesConfig(crosslingual_cosine=crosslingual))
+
+
+def test_a_report_in_another_language_joins_the_story_by_its_cosine_alone() -> None:
+    seq = multilingual(0.5)
+    first = seq.process(lingual("en1", "Prisoner swap", SWAP, PRISONERS, "en"), 0)
+    assert first.story.languages == ("en",)
+    # at cosine 0.6: no shared word, so the same-language score would be 0.6 < 1.0; across languages
+    # the cosine alone must reach crosslingual_cosine (0.5)
+    vector = at_cosine(PRISONERS, 0.6, 3)
+    uk = seq.process(lingual("uk1", "Обмін полоненими", SWAP_UK, vector, "uk"), 1)
+    assert uk.decision.kind == "first"  # a translation is a report of its own, never a near duplicate
+    assert uk.decision.story_id == first.story.id
+    assert uk.story.languages == ("en", "uk")
+
+
+def test_a_far_report_in_another_language_opens_its_own_story() -> None:
+    seq = multilingual(0.5)
+    first = seq.process(lingual("en1", "Prisoner swap", SWAP, PRISONERS, "en"), 0)
+    vector = at_cosine(PRISONERS, 0.45, 4)  # a candidate (≥ 0.35), below crosslingual_cosine
+    uk = seq.process(lingual("uk1", "Обмін полоненими", SWAP_UK, vector, "uk"), 1)
+    assert uk.decision.story_id != first.story.id
+
+
+def test_an_english_only_model_joins_no_story_across_languages() -> None:
+    seq = multilingual()  # the model's own value: none for a model not known to be multilingual
+    first = seq.process(lingual("en1", "Prisoner swap", SWAP, PRISONERS, "en"), 0)
+    uk = seq.process(lingual("uk1", "Обмін полоненими", SWAP_UK, near(PRISONERS, 0.05), "uk"), 1)
+    assert uk.decision.story_id != first.story.id
+    # the same vectors from the bundled multilingual model: its default cross-lingual cosine applies
+    seq = multilingual()
+    first = seq.process(lingual("en1", "Prisoner swap", SWAP, PRISONERS, "en", "multilingual-e5-small"), 0)
+    uk = seq.process(
+        lingual("uk1", "Обмін полоненими", SWAP_UK, near(PRISONERS, 0.05), "uk", "multilingual-e5-small"), 1
+    )
+    assert uk.decision.story_id == first.story.id
+
+
+def test_near_duplicates_are_same_language_only() -> None:
+    seq = multilingual(0.5)
+    seq.process(lingual("ru1", "Обмен пленными", SWAP_RU, PRISONERS, "ru"), 0)
+    # the same numbers, near-identical vector: in Russian a near duplicate, in Ukrainian a report of its own
+    reworded = "Россия и Украина в среду обменяли 175 военнопленных, сообщили в Киеве."
+    same = seq.process(lingual("ru2", "Обмен пленными", reworded, near(PRISONERS, 0.05, 8), "ru"), 1)
+    assert same.decision.kind == "near"
+    # the rule reads the language, not the words: the same wording labelled Ukrainian stays apart
+    # (a model reading it as Russian gives "near", as above)
+    again = "В среду Россия и Украина обменяли 175 военнопленных, сообщили в Киеве."
+    assert (
+        seq.process(lingual("ru3", "Обмен пленными", again, near(PRISONERS, 0.05, 9), "ru"), 2).decision.kind
+        == "near"
+    )
+    other = seq.process(lingual("uk1", "Обмен пленными", again + " Так.", near(PRISONERS, 0.05, 9), "uk"), 3)
+    assert other.decision.kind == "first"
+    assert other.decision.story_id == same.decision.story_id
