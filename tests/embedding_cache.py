@@ -23,10 +23,13 @@ from monitor.config import DEFAULT_MODEL, EmbedConfig
 from streams.embedder import vectors_key
 
 CACHE = Path(os.environ.get("WIREWATCH_HOME", Path.home() / ".cache" / "wirewatch")) / "embeddings"
+# the model the quality tests read by default: the shipped one, or another to compare its figures
+# (`WIREWATCH_QUALITY_MODEL=multilingual-e5-small pytest -m quality`; the bounds are MiniLM's)
+QUALITY_MODEL = os.environ.get("WIREWATCH_QUALITY_MODEL", DEFAULT_MODEL)
 
 
 def cached_vectors(
-    texts: list[str], model: str = DEFAULT_MODEL, label: str = "texts"
+    texts: list[str], model: str = QUALITY_MODEL, label: str = "texts"
 ) -> npt.NDArray[np.float32]:
     """L2-normalized vectors of ``texts`` (in order), from the cache or encoded now with progress."""
     # engines, arithmetic and instruction sets each change the last bits: a cache filled on one

@@ -31,13 +31,14 @@ def write_figures() -> Path | None:
         return None
     from monitor.config import EmbedConfig
     from monitor.machine import describe
+    from tests.embedding_cache import QUALITY_MODEL
     from streams.embedder import vectors_key
 
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "machine": describe(),
-        "vectors": vectors_key(EmbedConfig()),
+        "vectors": vectors_key(EmbedConfig(model=QUALITY_MODEL)),
         "figures": dict(sorted(FIGURES.items())),
     }
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
