@@ -31,8 +31,9 @@ install: $(STAMP)
 	@$(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null
 	@$(VENV)/bin/wirewatch broker install
 
+# `make demo DEMO_ARGS="--model multilingual-e5-small"`: the demo with the multilingual model
 demo: install
-	$(VENV)/bin/wirewatch demo
+	$(VENV)/bin/wirewatch demo $(DEMO_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check monitor streams detectors tests

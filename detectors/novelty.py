@@ -8,6 +8,12 @@ article's key phrases from YAKE — a cheap statistical extractor, no model
 calls, so novelty never eats the embedding budget. The first articles only
 build the history (``min_history``); ``first_story: true`` also alerts on the
 topic's very first article.
+
+Histories are kept per language (``Article.lang``): a term, configured or
+extracted, is read in one language, so Ukrainian coverage that said "30-денне
+перемир'я" never shows that the English "30-day" was said, and an English
+report joining a Ukrainian story (the multilingual model) would otherwise look
+all new. Each language's first articles build its own history.
 """
 
 from __future__ import annotations
@@ -44,7 +50,9 @@ class NoveltySpec(DetectorSpec):
         "topic", description="Whose history: the topic's or the story's."
     )
     history: Duration = Field(30 * 86400.0, gt=0, description="How long a seen term stays known.")
-    min_history: int = Field(1, ge=0, description="Topic articles seen before a new term counts.")
+    min_history: int = Field(
+        1, ge=0, description="Articles in the same language seen in the history before a new term counts."
+    )
     first_story: bool = Field(False, description="Also alert on the first article of the topic.")
 
     @model_validator(mode="after")
@@ -95,13 +103,18 @@ class NoveltyDetector:
         if self.spec.topic not in found:
             return None
         scope = "topic" if self.spec.scope == "topic" else f"story:{article.story_id}"
-        history = state.get(scope) or {"n": 0, "terms": {}}
+        record = state.get(scope) or {"n": 0, "languages": {}}
+        if "terms" in record:  # written before histories were per language: English was all we read
+            record = {"n": record["n"], "languages": {"en": {"n": record["n"], "terms": record["terms"]}}}
+        languages: dict[str, Any] = dict(record["languages"])
+        language = article.language or "-"
+        history = languages.get(language) or {"n": 0, "terms": {}}
         horizon = article.at - self.spec.history
         seen = {t: at for t, at in history["terms"].items() if at >= horizon}
         present = self.terms(article)
         new = [t for t in present if t not in seen]
         finding = None
-        if history["n"] == 0 and self.spec.first_story:
+        if record["n"] == 0 and self.spec.first_story:
             finding = Finding(
                 detector_id=self.spec.id,
                 key=f"first:{scope}:{article_key(article)}",
@@ -125,5 +138,6 @@ class NoveltyDetector:
             seen[term] = max(seen.get(term, article.at), article.at)
         if len(seen) > MAX_TERMS:
             seen = dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_TERMS:])
-        state.set(scope, {"n": history["n"] + 1, "terms": seen}, ttl=self.spec.history)
+        languages[language] = {"n": history["n"] + 1, "terms": seen}
+        state.set(scope, {"n": record["n"] + 1, "languages": languages}, ttl=self.spec.history)
         return finding

@@ -31,8 +31,8 @@ def write_figures() -> Path | None:
         return None
     from monitor.config import EmbedConfig
     from monitor.machine import describe
-    from tests.embedding_cache import QUALITY_MODEL
     from streams.embedder import vectors_key
+    from tests.embedding_cache import QUALITY_MODEL
 
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,9 @@ def check(
         typer.Option(
             "--model",
             help=(
-                "Embed with this model (the bundled name or a sentence-transformers directory) instead of "
-                "pipeline.embed.model, to compare; the shipped thresholds were fitted on all-MiniLM-L6-v2."
+                "Embed with this model (all-MiniLM-L6-v2, multilingual-e5-small, or a sentence-transformers "
+                "directory) instead of pipeline.embed.model, to compare; the shipped thresholds were fitted "
+                "on all-MiniLM-L6-v2, and multilingual-e5-small's cosines are centered onto its scale."
             ),
         ),
     ] = None,

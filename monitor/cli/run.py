@@ -76,6 +76,15 @@ def demo(
     keep_state: Annotated[
         bool, typer.Option(help="Keep the last demo's broker and worker data (the news is then not new).")
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Embed with this model instead of pipeline.embed.model: `multilingual-e5-small` puts the "
+                "Ukrainian and Russian reports into the English stories."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Run the monitor on the bundled demo news with the embedded local broker; alerts show as they fire."""
     from monitor.alert_view import alert_text
@@ -86,13 +95,19 @@ def demo(
     with DemoFeedServer(speed=speed) as feeds:
         os.environ[FEEDS_ENV] = feeds.url
         config = load(path)
+        if model is not None:
+            pipeline = config.pipeline
+            embed = pipeline.embed.model_copy(update={"model": model})
+            config = config.model_copy(update={"pipeline": pipeline.model_copy(update={"embed": embed})})
         if not keep_state and config_file is None:  # the bundled demo starts afresh every time
             for directory in (config.kafka.embedded.data_dir, config.worker.data_dir):
                 shutil.rmtree(directory, ignore_errors=True)
         console.print(
-            f"[bold]Wirewatch demo[/]: four outlets serve the demo news from {feeds.url}; "
+            f"[bold]Wirewatch demo[/]: {len(feeds.news.outlets)} outlets serve the demo news "
+            f"from {feeds.url}; "
             f"items appear over {feeds.news.duration / speed:.0f} s once the worker is ready. "
-            f"Starting the local Kafka broker and a worker with {escape(str(path))}. Ctrl-C stops everything."
+            f"Starting the local Kafka broker and a worker with {escape(str(path))}, embedding with "
+            f"{escape(config.pipeline.embed.model)}. Ctrl-C stops everything."
         )
 
         def show(alert: Alert) -> None:

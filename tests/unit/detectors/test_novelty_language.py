@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from detectors.base import ArticleContext
+from typing import Any
+
+from detectors.base import ArticleContext, Finding
 from detectors.novelty import NoveltyDetector, NoveltySpec
 
 TITLE = "Україна та Росія обмінялися 175 військовополоненими після розмови Трампа і Путіна"
@@ -24,3 +26,31 @@ def test_a_ukrainian_article_gets_ukrainian_stop_words_unless_the_detector_sets_
 
     fixed = NoveltyDetector(NoveltySpec(id="new-term", topic="exchange", extract="yake", language="en"))
     assert fixed.terms(ArticleContext(title=TITLE, language="uk")) == as_unknown
+
+
+class DictState:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+def test_a_history_written_before_per_language_histories_is_read_as_english() -> None:
+    detector = NoveltyDetector(NoveltySpec(id="new", topic="ceasefire", terms=["30-day", "Black Sea"]))
+    found = {"ceasefire": Finding(detector_id="ceasefire", key="k")}
+    state = DictState({"topic": {"n": 2, "terms": {"30-day": 100.0}}})  # the old layout
+    seen = ArticleContext(id="a", title="Kremlin weighs the 30-day ceasefire", language="en", at=200.0)
+    assert detector.evaluate(seen, state, found) is None
+    fresh = ArticleContext(id="b", title="Ceasefire talks turn to the Black Sea", language="en", at=300.0)
+    finding = detector.evaluate(fresh, state, found)
+    assert finding is not None
+    assert finding.evidence["new_terms"] == ["Black Sea"]
+    assert state.values["topic"]["n"] == 4
+    assert set(state.values["topic"]["languages"]["en"]["terms"]) == {"30-day", "Black Sea"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,7 @@ from tests.embedding_cache import cached_vectors
 from tests.feed_server import SHARED
 from tests.quality import figure
 from tests.unit.streams.dedup.test_decision import MRPC, prf, read_mrpc
-from tests.unit.streams.test_backtest import COPIES, demo_jsonl
+from tests.unit.streams.test_backtest import COPIES, T0, demo_jsonl
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,9 +49,24 @@ TRANSLATIONS = {
 }
 
 
-def demo_stories(tmp_path: Path, model: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """(story id of each demo item, alerts as (detector, item)) from a backtest under ``model``."""
+def demo_stories(
+    tmp_path: Path, model: str, translations_first: bool = False
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """(story id of each demo item, alerts as (detector, item)) from a backtest under ``model``.
+
+    ``translations_first``: each translated report published a second before its English one
+    (live, the poller may read the Ukrainian outlet first).
+    """
     path, news = demo_jsonl(tmp_path / "demo.jsonl")
+    if translations_first:
+        at = {i.id: i.at for i in news.items}
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row, item in zip(rows, news.items, strict=True):
+            if item.id in TRANSLATIONS:
+                earlier = T0 + timedelta(seconds=at[TRANSLATIONS[item.id]] - 1)
+                row["published"] = earlier.isoformat()
+        rows.sort(key=lambda row: row["published"])
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     config = WirewatchConfig(pipeline=PipelineConfig(embed=EmbedConfig(model=model)))
     seen: list[SequencedArticle] = []
     report = backtest(
@@ -64,12 +81,27 @@ def demo_stories(tmp_path: Path, model: str) -> tuple[dict[str, str], list[tuple
         (f.alert.detector_id, COPIES.get(item[f.alert.articles[-1].url], item[f.alert.articles[-1].url]))
         for f in report.fired
     )
-    assert fired == sorted((e.detector, e.item) for e in news.expect)  # every alert once, either model
+    # every alert once, either model, either order; on the earliest report of its event
+    expected = sorted((e.detector, e.item) for e in news.expect)
+    assert sorted((d, TRANSLATIONS.get(i, i)) for d, i in fired) == expected
     return stories, fired
 
 
-def test_with_the_multilingual_model_each_translated_report_joins_the_english_story(tmp_path: Path) -> None:
-    stories, _ = demo_stories(tmp_path, MODEL_NAME)
+@pytest.mark.parametrize("translations_first", [False, True], ids=["english-first", "translations-first"])
+def test_with_the_multilingual_model_each_translated_report_joins_the_english_story(
+    tmp_path: Path, translations_first: bool
+) -> None:
+    stories, _ = demo_stories(tmp_path, MODEL_NAME, translations_first)
+    if translations_first:
+        # the alerts above still fire once each (novelty keeps one history per language), and the
+        # translated reports of the call and the exchange open the stories the English ones join.
+        # The Russian "30-day halt on energy strikes" (energetika) is not a translation: before the
+        # English report it sits at cosine 0.57 to the call story and 0.63 to the Ukrainian energy
+        # report, published at the same second; which it meets first decides its story
+        for translated in ("rozmova", "obmin", "obmen"):
+            assert stories[translated] == stories[TRANSLATIONS[translated]], translated
+        assert stories["enerhetyka"] == stories["energy"]
+        return
     for translated, english in TRANSLATIONS.items():
         assert stories[translated] == stories[english], (translated, english)
     assert stories["pows"] != stories["energy"] != stories["call"]
