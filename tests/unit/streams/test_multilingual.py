@@ -116,6 +116,7 @@ def read_stsb(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     return [r[5] for r in rows], [r[6] for r in rows], np.array([float(r[4]) for r in rows])
 
 
+@pytest.mark.quality  # its figures are compared across instruction sets (make quality-lower-isa)
 def test_centered_cosines_fall_on_minilms_scale_on_sentences_the_center_never_saw() -> None:
     """The center is the mean of STS-B's train sentences; on its dev split, per gold-score bin, the
     mean cosine of the two models (measured: 0.28/0.48/0.61/0.73/0.82/0.92 vs MiniLM's
@@ -137,6 +138,7 @@ def test_centered_cosines_fall_on_minilms_scale_on_sentences_the_center_never_sa
     assert means[MODEL_NAME] == sorted(means[MODEL_NAME]), means
 
 
+@pytest.mark.quality  # its figures are compared across instruction sets (make quality-lower-isa)
 def test_the_shipped_near_duplicate_weights_hold_on_the_multilingual_models_cosines() -> None:
     """MRPC's odd rows with e5's centered cosines, the weights fitted on MiniLM's: measured precision
     0.864, recall 0.701 (MiniLM 0.868, 0.699); a refit on e5's even rows gave 0.868, 0.701."""
