@@ -29,6 +29,14 @@ def test_the_multilingual_model_runs_on_its_own_engine_and_keys_its_vectors_so()
     )
 
 
+def test_the_engines_isa_caps_do_not_key_the_multilingual_vectors(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = EmbedConfig(model=MODEL_NAME)
+    uncapped, minilm = vectors_key(config), vectors_key(EmbedConfig())
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert vectors_key(config) == uncapped  # its kernels are compiled in: the cap cannot change them
+    assert vectors_key(EmbedConfig()) != minilm
+
+
 def test_centering_subtracts_the_center_and_normalizes_again() -> None:
     center = np.array([0.8, 0.0], dtype=np.float32)
     rows = np.array([[0.8, 0.6], [0.8, -0.6]], dtype=np.float32)  # cosine 0.28 before, -1 after: opposite
