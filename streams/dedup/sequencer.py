@@ -458,6 +458,7 @@ class Sequencer:
                 text=article.text_for_embedding()[:MAX_TEXT] if indexed else "",
                 embedding=enriched.embedding if indexed else "",
                 dim=enriched.dim if indexed else 0,
+                language=(article.lang or "") if indexed else "",
             )
             st.window[seq] = entry
             if index is not None and indexed:  # it was missing, so the rebuild could not add it

@@ -418,3 +418,14 @@ def test_near_duplicates_are_same_language_only() -> None:
     other = seq.process(lingual("uk1", "Обмен пленными", again + " Так.", near(PRISONERS, 0.05, 9), "uk"), 3)
     assert other.decision.kind == "first"
     assert other.decision.story_id == same.decision.story_id
+
+
+def test_a_window_entry_restored_by_a_replay_keeps_its_language() -> None:
+    st = state()
+    seq = Sequencer(st, DedupConfig(index="exact"), StoriesConfig())
+    seq.process(lingual("uk1", "Обмін полоненими", SWAP_UK, PRISONERS, "uk"), 0)
+    assert st.window.get(0).language == "uk"
+    st.window.delete(0)  # killed before the window table was written
+    replay = Sequencer(st, DedupConfig(index="exact"), StoriesConfig())
+    assert replay.process(lingual("uk1", "Обмін полоненими", SWAP_UK, PRISONERS, "uk"), 0).replayed
+    assert st.window.get(0).language == "uk"  # the same-language rule holds for it after the replay
