@@ -184,6 +184,14 @@ class FeedConfig(Section):
         description="Language when entries do not say (BCP 47).",
     )
     enabled: bool = Field(True, description="A disabled feed stays registered but is not polled.")
+    fulltext: bool | None = Field(
+        None,
+        description=(
+            "Fetch each new or edited item's page for its full text: `true` always, `false` never; "
+            "unset, the site's rule in `fulltext.sites` decides, else the automatic rule "
+            "(`fulltext.auto_below_words`)."
+        ),
+    )
 
 
 class EmbedConfig(Section):
@@ -454,6 +462,132 @@ class PollingConfig(Section):
     )
 
 
+HostName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$",
+        max_length=253,
+        description="A host name in lowercase; it also covers its subdomains.",
+    ),
+]
+
+
+class SiteRule(Section):
+    """How one site's article pages are treated, the way Miniflux keeps scraper rules per site.
+
+    A rule for `example.com` covers `www.example.com` and every other
+    subdomain; the longest matching host wins.
+    """
+
+    fulltext: bool | None = Field(
+        None,
+        description=(
+            "`false`: never fetch this site's pages (it blocks us, or asked us not to); `true`: always; "
+            "unset: the automatic rule. A feed's own `fulltext` key wins over this."
+        ),
+    )
+    selector: str | None = Field(
+        None,
+        description=(
+            "CSS selector of the article body (e.g. `div.article-body`), for a site where the generic "
+            "extractor fails; its elements' text is the article. When it matches nothing the generic "
+            "extractor runs."
+        ),
+    )
+    remove: tuple[str, ...] = Field(
+        (), description="CSS selectors of elements removed before extraction (related links, captions)."
+    )
+
+    @field_validator("selector", "remove")
+    @classmethod
+    def _valid_css(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        from cssselect import GenericTranslator, SelectorError
+
+        for css in (value,) if isinstance(value, str) else value or ():
+            try:
+                GenericTranslator().css_to_xpath(css)
+            except SelectorError as exc:
+                raise ValueError(f"not a CSS selector: {css!r} ({exc})") from exc
+        return value
+
+
+class FullTextConfig(Section):
+    """The full-text step of the poll stage: fetch each new article's page and extract its text.
+
+    An article waits for its page at most `budget`; a page that fails, is
+    paywalled, is not HTML or holds no article leaves the article as the feed
+    gave it, with the reason in `fulltext.status` and the metrics.
+    """
+
+    enabled: bool = Field(True, description="Fetch article pages at all (`false` turns the step off).")
+    auto_below_words: int = Field(
+        60,
+        ge=0,
+        description=(
+            "The automatic rule: an item whose feed text (summary or content) has fewer words than this "
+            "gets its page fetched; a feed that carries its articles whole is left alone. 0: never automatic."
+        ),
+    )
+    budget: Duration = Field(
+        5.0,
+        gt=0,
+        description=(
+            "Longest an article is held back for its page, from the moment its feed was read: "
+            "waiting for the host, robots.txt, the download and the extraction together. Then it goes "
+            "on with the feed's text."
+        ),
+    )
+    max_age: Duration = Field(
+        2 * 86400.0,
+        gt=0,
+        description=(
+            "Items published longer ago than this are not fetched (a new feed's first poll lists "
+            "weeks of old items)."
+        ),
+    )
+    max_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest (decompressed) page; a larger one is not read."
+    )
+    max_chars: int = Field(
+        20000, ge=200, description="Longest text kept in the article's `content`; the rest is cut at a word."
+    )
+    min_chars: int = Field(
+        300,
+        ge=0,
+        description=(
+            "Shortest extracted text taken as an article; shorter is a login wall, a cookie notice or a "
+            "stub (`no_text`)."
+        ),
+    )
+    concurrency: int = Field(
+        8, ge=1, description="Pages in flight per worker, all sites together (apart from feed requests)."
+    )
+    extract_workers: int = Field(1, ge=1, le=16, description="Extraction processes per worker.")
+    extract_timeout: Duration = Field(
+        10.0, gt=0, description="Longest time to extract one page (the process is replaced)."
+    )
+    robots: bool = Field(
+        True,
+        description=(
+            "Honour each site's robots.txt (RFC 9309, cached per host for a day) for the product token "
+            "of `polling.user_agent`. Turn off only for sites you own."
+        ),
+    )
+    sites: dict[HostName, SiteRule] = Field(
+        {}, description="Per-site rules, keyed by host (`www.bbc.co.uk`, or `bbc.co.uk` for every subdomain)."
+    )
+
+    def site_rule(self, host: str) -> SiteRule | None:
+        """The rule of the longest configured host that is ``host`` or a parent domain of it."""
+        host = host.lower().rstrip(".")
+        while host:
+            rule = self.sites.get(host)
+            if rule is not None:
+                return rule
+            host = host.partition(".")[2]
+        return None
+
+
 class PipelineConfig(Section):
     """Stage settings."""
 
@@ -589,6 +723,7 @@ class WirewatchConfig(Section):
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
     feeds: tuple[FeedConfig, ...] = Field((), description="Feeds to poll.")
     polling: PollingConfig = Field(default_factory=PollingConfig)
+    fulltext: FullTextConfig = Field(default_factory=FullTextConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     entities: tuple[EntityDef, ...] = Field((), description="Named entities detectors refer to by id.")
     detectors: tuple[DetectorEntry, ...] = Field((), description="Detectors, each with a `kind:`.")

@@ -24,6 +24,9 @@ is written for the person running the command: what is wrong and what to do.
     ├── ParseError             a feed body could not be parsed (``monitor.parsing``: becomes an outcome)
     │   ├── ParseTimeout       past ``polling.parse_timeout``
     │   └── ParseCrashed       the parser process died (memory limit, crash)
+    ├── ExtractError           a page's text could not be extracted (``monitor.fulltext``: an outcome)
+    │   ├── ExtractTimeout     past ``fulltext.extract_timeout``
+    │   └── ExtractCrashed     the extraction process died (memory limit, crash)
     ├── ModelError             the embedding model cannot be loaded
     │   ├── ModelNotFound      neither the bundled model nor an existing directory
     │   └── UnsupportedModel   not transformer → pooling (→ normalize): the openvino backend cannot run it
@@ -115,6 +118,18 @@ class ParseTimeout(ParseError):
 
 class ParseCrashed(ParseError):
     """The parser process died (memory limit, crash) on a feed body."""
+
+
+class ExtractError(WirewatchError):
+    """An article page's text could not be extracted; the full-text step keeps the feed's text."""
+
+
+class ExtractTimeout(ExtractError):
+    """A page took longer than ``fulltext.extract_timeout`` to extract."""
+
+
+class ExtractCrashed(ExtractError):
+    """The extraction process died (memory limit, crash) on a page."""
 
 
 class ModelError(WirewatchError):

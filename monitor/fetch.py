@@ -135,13 +135,22 @@ class HostLimiter:
         self._semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(concurrency))
         self._next_start: dict[str, float] = defaultdict(float)
         self._spacing = spacing
+        self._host_spacing: dict[str, float] = {}  # a site's own wish (robots.txt Crawl-delay)
         self._clock = clock
+
+    def set_spacing(self, host: str, seconds: float | None) -> None:
+        """A longer spacing for one host (its Crawl-delay); None returns it to the default."""
+        if seconds is None or seconds <= self._spacing:
+            self._host_spacing.pop(host, None)
+        else:
+            self._host_spacing[host] = seconds
 
     async def acquire(self, host: str) -> None:
         await self._semaphores[host].acquire()
         now = self._clock()
         start = max(now, self._next_start[host])
-        self._next_start[host] = start + self._spacing  # reserve the slot before sleeping
+        spacing = self._host_spacing.get(host, self._spacing)
+        self._next_start[host] = start + spacing  # reserve the slot before sleeping
         if start > now:
             try:
                 await asyncio.sleep(start - now)
@@ -179,31 +188,51 @@ def make_client(
     )
 
 
-class Fetcher:
-    """Conditional, size-capped, deadline-bound GETs through one shared client."""
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 
-    def __init__(self, client: httpx.AsyncClient, settings: PollingConfig) -> None:
+
+class Fetcher:
+    """Conditional, size-capped, deadline-bound GETs through one shared client.
+
+    Feeds and article pages (``page=True``) share the per-host limits, so a
+    site sees one polite client; they have separate global slots
+    (``polling.concurrency``, ``page_concurrency``), so a burst of pages
+    never delays the feeds' polls.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, settings: PollingConfig, page_concurrency: int = 8) -> None:
         self.client = client
         self.settings = settings
         self.hosts = HostLimiter(settings.per_host_concurrency, settings.per_host_spacing)
         self._global = asyncio.Semaphore(settings.concurrency)
+        self._pages = asyncio.Semaphore(page_concurrency)
 
-    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        *,
+        page: bool = False,
+        max_bytes: int | None = None,
+    ) -> FetchResult:
         host = (urlsplit(url).hostname or "").lower()
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if page:
+            headers["Accept"] = PAGE_ACCEPT
         # the host's slot first: feeds queued for one busy host must not hold global slots
         # that requests to other hosts could use
         await self.hosts.acquire(host)
         try:
-            async with self._global:
+            async with self._pages if page else self._global:
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(self.settings.total_timeout):
-                        result = await self._get(url, headers)
+                        result = await self._get(url, headers, max_bytes or self.settings.max_bytes)
                 except TimeoutError:
                     result = FetchResult(
                         Outcome.TIMEOUT,
@@ -215,8 +244,7 @@ class Fetcher:
         result.elapsed = time.monotonic() - started
         return result
 
-    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
-        cap = self.settings.max_bytes
+    async def _get(self, url: str, headers: dict[str, str], cap: int) -> FetchResult:
         try:
             async with self.client.stream("GET", url, headers=headers) as response:
                 final_url = str(response.url)

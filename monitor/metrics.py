@@ -68,6 +68,38 @@ class Metrics:
             ["feed"],
             registry=r,
         )
+        self.fulltext_pages = Counter(
+            "wirewatch_fulltext_pages_total",
+            "Article pages the full-text step tried, by feed and outcome (monitor.outcomes.PageOutcome: "
+            "extracted, or why the feed's text was kept).",
+            ["feed", "outcome"],
+            registry=r,
+        )
+        self.fulltext_wait = Histogram(
+            "wirewatch_fulltext_wait_seconds",
+            "Time an article waited for its page (host slot, robots.txt, download, extraction), by outcome "
+            "class: extracted or not.",
+            ["extracted"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0),
+            registry=r,
+        )
+        self.fulltext_extract_duration = Histogram(
+            "wirewatch_fulltext_extract_duration_seconds",
+            "Time to extract one page's text (in the extraction process).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+            registry=r,
+        )
+        self.fulltext_chars = Histogram(
+            "wirewatch_fulltext_extracted_chars",
+            "Characters of text extracted from a page (before the `fulltext.max_chars` cut).",
+            buckets=(300, 500, 1000, 2000, 3000, 5000, 8000, 12000, 20000, 40000),
+            registry=r,
+        )
+        self.fulltext_bytes = Counter(
+            "wirewatch_fulltext_bytes_total",
+            "Bytes of article pages read (decompressed).",
+            registry=r,
+        )
         self.feeds_owned = Gauge(
             "wirewatch_feeds_owned",
             "Feeds this worker polls (from its partitions).",
@@ -253,9 +285,10 @@ class Metrics:
             _remove(metric, feed_id)
         for kind in ITEM_KINDS:
             _remove(self.feed_items, feed_id, kind)
-        for labels in list(_label_sets(self.feed_polls)):
-            if labels[0] == feed_id:
-                _remove(self.feed_polls, *labels)
+        for counter in (self.feed_polls, self.fulltext_pages):
+            for labels in list(_label_sets(counter)):
+                if labels[0] == feed_id:
+                    _remove(counter, *labels)
 
 
 def _remove(metric: Counter | Gauge, *labels: str) -> None:

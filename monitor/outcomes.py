@@ -63,3 +63,54 @@ class Outcome(StrEnum):
 
 _SUCCESSES = frozenset({Outcome.OK, Outcome.NOT_MODIFIED, Outcome.UNCHANGED})
 _BY_STATUS_CLASS = {3: Outcome.HTTP_3XX, 4: Outcome.HTTP_4XX, 5: Outcome.HTTP_5XX}
+
+
+class PageOutcome(StrEnum):
+    """Every word an article page fetch can end with: ``wirewatch_fulltext_pages_total{outcome}``
+    and the article's ``fulltext.status``. Only ``extracted`` put the page's text into the article."""
+
+    EXTRACTED = "extracted"
+    # not fetched
+    ROBOTS_DENIED = "robots_denied"  # robots.txt disallows the page for our product token
+    # robots.txt answered 5xx/429 or not at all: RFC 9309 says stay out
+    ROBOTS_UNREACHABLE = "robots_unreachable"
+    BUDGET = "budget"  # the article's wait ran out (waiting for the host, the download or the extraction)
+    BAD_URL = "bad_url"  # no http(s) link to fetch
+    # fetched, nothing usable
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    THROTTLED = "throttled"  # 429 or 503
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    CONNECT_ERROR = "connect_error"
+    DNS_ERROR = "dns_error"
+    REDIRECTS = "too_many_redirects"
+    PROTOCOL_ERROR = "protocol_error"
+    BAD_ENCODING = "bad_content_encoding"
+    NOT_HTML = "not_html"  # a PDF, an image, a video: not a page to read
+    # too little text, and the page says it is not free (schema.org isAccessibleForFree) or asks a password
+    PAYWALLED = "paywalled"
+    NO_TEXT = "no_text"  # the extractor found no article, or one shorter than fulltext.min_chars
+    EXTRACT_TIMEOUT = "extract_timeout"
+    EXTRACT_ERROR = "extract_error"
+
+    @classmethod
+    def of_fetch(cls, outcome: Outcome, status: int | None) -> PageOutcome:
+        """The page outcome of a fetch that did not give a body."""
+        if outcome == Outcome.HTTP_ERROR:
+            status = status or 0
+            if status in (429, 503):
+                return cls.THROTTLED
+            return cls.HTTP_5XX if status >= 500 else cls.HTTP_4XX
+        return _PAGE_OF_FETCH.get(outcome, cls.PROTOCOL_ERROR)
+
+
+_PAGE_OF_FETCH = {
+    Outcome.TIMEOUT: PageOutcome.TIMEOUT,
+    Outcome.TOO_LARGE: PageOutcome.TOO_LARGE,
+    Outcome.CONNECT_ERROR: PageOutcome.CONNECT_ERROR,
+    Outcome.DNS_ERROR: PageOutcome.DNS_ERROR,
+    Outcome.REDIRECTS: PageOutcome.REDIRECTS,
+    Outcome.PROTOCOL_ERROR: PageOutcome.PROTOCOL_ERROR,
+    Outcome.BAD_ENCODING: PageOutcome.BAD_ENCODING,
+}

@@ -74,6 +74,7 @@ class FeedSpec(WireRecord):
     tags: tuple[str, ...] = ()
     language: str | None = None
     enabled: bool = True
+    fulltext: bool | None = Field(None, description="Fetch item pages: always, never, or (None) by rule.")
 
 
 class FeedState(WireRecord):
@@ -103,6 +104,26 @@ class FeedEntry(WireRecord):
     state: FeedState | None = None
 
 
+LEAD_CHARS = 3000  # of the page's text, more than any embed.max_tokens reads (512 tokens ≈ 2,500 chars)
+
+
+class PageText(BaseModel):
+    """What the full-text step did with an article's page (``monitor.fulltext``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    status: str = Field(
+        description="`extracted`, or why the feed's text was kept (a word of `monitor.outcomes.PageOutcome`)."
+    )
+    extractor: str | None = Field(
+        None, description="What produced `content`: `trafilatura 2.3.1`, `selector`."
+    )
+    chars: int = Field(0, ge=0, description="Characters of extracted text (before the `max_chars` cut).")
+    bytes: int = Field(0, ge=0, description="Bytes of the page read (decompressed).")
+    url: str | None = Field(None, description="The page's final URL, after redirects.")
+    seconds: float = Field(0.0, ge=0, description="Time the article waited for its page.")
+
+
 class Article(WireRecord):
     """A normalized feed entry, keyed by its stable id on the raw articles topic."""
 
@@ -129,6 +150,14 @@ class Article(WireRecord):
         None, ge=0, le=1, description="The identifier's probability of `detected_language`."
     )
     tags: tuple[str, ...] = ()
+    fulltext: PageText | None = Field(
+        None, description="Set when the article's page was fetched for its text (which is then `content`)."
+    )
+
+    @property
+    def extracted(self) -> bool:
+        """``content`` is the page's text, not the feed's."""
+        return self.fulltext is not None and self.fulltext.status == "extracted"
 
     @property
     def lang(self) -> str | None:
@@ -136,9 +165,20 @@ class Article(WireRecord):
         return self.detected_language or base_language(self.language)
 
     def text_for_embedding(self) -> str:
-        """Title and lead text: what the embed stage encodes."""
-        lead = self.summary or self.content
-        return f"{self.title}\n{lead}".strip()
+        """Title and lead text: what the embed stage encodes (the model cuts it at ``embed.max_tokens``).
+
+        The lead is the feed's summary, or its content when it has none; for an
+        article whose page was extracted, the summary (unless the page opens with
+        it) and then the page's first paragraphs.
+        """
+        if not self.extracted:
+            lead = self.summary or self.content
+            return f"{self.title}\n{lead}".strip()
+        body = self.content[:LEAD_CHARS]
+        summary = self.summary
+        if summary and summary[:80] in body[: len(summary) + 200]:
+            summary = ""  # the page opens with the teaser
+        return "\n".join(part for part in (self.title, summary, body) if part).strip()
 
 
 class EnrichedArticle(WireRecord):

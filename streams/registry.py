@@ -34,6 +34,7 @@ def spec_of(feed: FeedConfig) -> FeedSpec:
         tags=feed.tags,
         language=feed.language,
         enabled=feed.enabled,
+        fulltext=feed.fulltext,
     )
 
 

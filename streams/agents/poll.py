@@ -30,6 +30,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -39,6 +40,7 @@ from aiokafka.structs import TopicPartition
 
 from monitor.errors import RecordDecodeError
 from monitor.fetch import Fetcher, make_client
+from monitor.fulltext import FullText, PageResult
 from monitor.metrics import Metrics
 from monitor.outcomes import Outcome
 from monitor.parsing import ParserPool
@@ -46,7 +48,7 @@ from monitor.polling import PollOutcome, first_poll_at, poll_feed
 from streams.app import StageContext
 from streams.connection import aiokafka_options
 from streams.deadletter import dead_letter
-from streams.records import FeedEntry, FeedSpec, FeedState
+from streams.records import Article, FeedEntry, FeedSpec, FeedState
 
 log = logging.getLogger(__name__)
 STAGE = "poll"
@@ -108,6 +110,7 @@ class PollScheduler:
         self._rng = random.Random()
         self.fetcher: Fetcher | None = None
         self.parser: ParserPool | None = None
+        self.fulltext: FullText | None = None
         self.articles_topic = ctx.raw_topic(ctx.topics.articles_raw)
         self.polls_topic = ctx.raw_topic(ctx.topics.feed_polls)
 
@@ -282,8 +285,10 @@ class PollScheduler:
     # ---------------------------------------------------------- the loop
 
     async def run(self) -> None:
-        self.fetcher = Fetcher(make_client(self.settings), self.settings)
+        pages = self.ctx.config.fulltext
+        self.fetcher = Fetcher(make_client(self.settings), self.settings, page_concurrency=pages.concurrency)
         self.parser = ParserPool(self.settings.parse_workers, self.settings.parse_timeout)
+        self.fulltext = FullText(pages, self.fetcher, self.settings.user_agent)
         try:
             while True:
                 await self._dispatch_due()
@@ -293,6 +298,7 @@ class PollScheduler:
                     owned.task.cancel()
             await self.fetcher.client.aclose()
             self.parser.close()
+            self.fulltext.close()
 
     async def _dispatch_due(self) -> None:
         self._wake.clear()
@@ -357,19 +363,45 @@ class PollScheduler:
     async def _publish(
         self, spec: FeedSpec, before: FeedState, outcome: PollOutcome, owned: OwnedFeed
     ) -> None:
+        # each article goes out the moment its page is done (or needs none); until the state is
+        # written a revocation cancels the poll: the next owner polls again and republishes
+        # (same ids and revisions: the sequencer gives them their stored decisions back)
+        deadline = time.monotonic() + self.ctx.config.fulltext.budget
+        now = datetime.now(UTC)
+        pending: list[asyncio.Future[Any]] = []
+
+        async def send(article: Article) -> None:
+            if self.fulltext is not None and self.fulltext.wants(article, spec, now):
+                page = await self.fulltext.fill(article, deadline)
+                self._record_page(spec, page)
+                article = page.article
+            pending.append(await self.articles_topic.send(key=article.id.encode(), value=article.encode()))
+
+        async with asyncio.TaskGroup() as group:
+            for article in outcome.articles:
+                group.create_task(send(article))
         owned.publishing = True  # from here on a revocation lets the poll finish (see on_revoked)
         try:
-            pending = [
-                await self.articles_topic.send(key=a.id.encode(), value=a.encode()) for a in outcome.articles
-            ]
             await asyncio.gather(*pending)  # articles acknowledged before the state that records them
-            now = time.time()
-            if _state_changed(before, outcome.state, outcome) or now - owned.written_at > STATE_HEARTBEAT:
+            now_s = time.time()
+            if _state_changed(before, outcome.state, outcome) or now_s - owned.written_at > STATE_HEARTBEAT:
                 delivered = await self.polls_topic.send(key=spec.id.encode(), value=outcome.state.encode())
                 await delivered
-                owned.written_at = now
+                owned.written_at = now_s
         finally:
             owned.publishing = False
+
+    def _record_page(self, spec: FeedSpec, page: PageResult) -> None:
+        m = self.metrics
+        m.fulltext_pages.labels(spec.id, page.outcome).inc()
+        m.fulltext_wait.labels("true" if page.extracted else "false").observe(page.seconds)
+        if page.extract_seconds is not None:
+            m.fulltext_extract_duration.observe(page.extract_seconds)
+        if page.extracted:
+            m.fulltext_chars.observe(page.chars)
+        if page.bytes:
+            m.fulltext_bytes.inc(page.bytes)
+        log.debug("page %s: %s %s", page.article.url, page.outcome, page.detail)
 
     def _record(self, spec: FeedSpec, outcome: PollOutcome) -> None:
         m = self.metrics
