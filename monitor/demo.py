@@ -57,11 +57,15 @@ class Item(_Model):
     id: str = Field(description="Stable within the outlet; a later item with the same id is an edit.")
     title: str
     summary: str = ""
+    body: tuple[str, ...] = Field(
+        (), description="The article page's paragraphs; without them the page is a stub (no text to extract)."
+    )
 
 
 class Expected(_Model):
     detector: str
     item: str
+    fulltext: bool = Field(False, description="Fires only when the worker reads the item's page.")
 
 
 class DemoNews(_Model):
@@ -81,13 +85,30 @@ class DemoNews(_Model):
     def load(cls, path: Path = DEMO_NEWS) -> DemoNews:
         return cls.model_validate(load_yaml(path.read_text(encoding="utf-8"), str(path), {}).data)
 
+    def expected(self, fulltext: bool = True) -> tuple[Expected, ...]:
+        """The alerts the demo fires: with the pages read (the worker), or from feed text alone."""
+        return tuple(e for e in self.expect if fulltext or not e.fulltext)
+
     @property
     def duration(self) -> float:
         return max((i.at for i in self.items), default=0.0)
 
-    def link(self, item: Item) -> str:
-        outlet = next(o for o in self.outlets if o.id == item.outlet)
-        return f"{outlet.link.rstrip('/')}/{item.id}"
+    def outlet(self, item: Item) -> Outlet:
+        return next(o for o in self.outlets if o.id == item.outlet)
+
+    def link(self, item: Item, base: str | None = None) -> str:
+        """The item's page: on the outlet's (fictional) site, or under ``base``, the demo server."""
+        if base:
+            return f"{base.rstrip('/')}/{item.outlet}/{item.id}"
+        return f"{self.outlet(item).link.rstrip('/')}/{item.id}"
+
+    def latest(self, outlet_id: str, item_id: str, at: float) -> Item | None:
+        """The item's version released by ``at`` (an edit replaces the earlier), or None."""
+        found = None
+        for item in self.items:
+            if item.outlet == outlet_id and item.id == item_id and item.at <= at:
+                found = item
+        return found
 
 
 class DemoClock:
@@ -114,16 +135,18 @@ class DemoClock:
         return self.started_at + timedelta(seconds=item.at / self.speed)
 
 
-def render_feed(news: DemoNews, outlet: Outlet, clock: DemoClock) -> bytes:
-    """The outlet's RSS 2.0 as of now: released items, latest edit of each, newest first."""
+def render_feed(news: DemoNews, outlet: Outlet, clock: DemoClock, base: str | None = None) -> bytes:
+    """The outlet's RSS 2.0 as of now: released items, latest edit of each, newest first.
+
+    Item links point at ``base`` (the demo server's pages) when given."""
     now = clock.elapsed()
     latest: dict[str, Item] = {}
     for item in news.items if clock.started is not None else ():
         if item.outlet == outlet.id and item.at <= now:
             latest[item.id] = item  # listed in time order: a later edit replaces the earlier
     entries = "".join(
-        f"<item><title>{escape(i.title)}</title><link>{escape(news.link(i))}</link>"
-        f'<guid isPermaLink="true">{escape(news.link(i))}</guid>'
+        f"<item><title>{escape(i.title)}</title><link>{escape(news.link(i, base))}</link>"
+        f'<guid isPermaLink="true">{escape(news.link(i, base))}</guid>'
         f"<description>{escape(i.summary)}</description>"
         f"<pubDate>{format_datetime(clock.published(i))}</pubDate></item>"
         for i in sorted(latest.values(), key=lambda i: -i.at)
@@ -136,24 +159,82 @@ def render_feed(news: DemoNews, outlet: Outlet, clock: DemoClock) -> bytes:
     return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0">{channel}</rss>'.encode()
 
 
+# what surrounds a story on a news site: the extractor must keep none of it (the comment would
+# fire the `strike` detector if it leaked into an article)
+_NAV = ("World", "Ukraine", "Business", "Sport", "Culture", "Opinion", "Podcasts")
+_RELATED = (
+    "Ten photos that defined the week",
+    "Opinion: what the markets are telling us",
+    "Weather: a cold front moves in from the north",
+)
+_COMMENTS = (
+    ("Olena_K", "Stay safe, everyone. Another sleepless night of explosions here."),
+    ("mark1987", "I will believe it when I see it."),
+)
+ROBOTS_TXT = b"User-agent: *\nDisallow: /search\nDisallow: /private/\n"
+
+
+def render_page(news: DemoNews, item: Item, published: datetime) -> bytes:
+    """The item's article page: the story amid navigation, ads, related links and comments."""
+    outlet = news.outlet(item)
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in item.body)
+    nav = "".join(f'<li><a href="/{outlet.id}/section/{n.lower()}">{n}</a></li>' for n in _NAV)
+    related = "".join(
+        f'<li><a href="/{outlet.id}/more/{i}">{escape(t)}</a></li>' for i, t in enumerate(_RELATED)
+    )
+    comments = "".join(
+        f'<li class="comment"><span class="author">{escape(a)}</span><p>{escape(t)}</p></li>'
+        for a, t in _COMMENTS
+    )
+    html = f"""<!DOCTYPE html>
+<html lang="{escape(outlet.language)}"><head><meta charset="utf-8">
+<title>{escape(item.title)} | {escape(outlet.title)}</title>
+<meta name="description" content="{escape(item.summary)}">
+<meta property="og:title" content="{escape(item.title)}">
+</head><body>
+<div class="cookie-banner">We use cookies to improve your experience. <button>Accept all</button></div>
+<header><a class="logo" href="/{outlet.id}/">{escape(outlet.title)}</a><nav><ul>{nav}</ul></nav>
+<form class="search" action="/search"><input name="q" placeholder="Search"></form></header>
+<div class="ad ad-leaderboard">Advertisement · Save 40% on your first year of premium coffee</div>
+<main><article>
+<h1>{escape(item.title)}</h1>
+<p class="byline">By Staff Reporter ·
+<time datetime="{published.isoformat()}">{format_datetime(published)}</time></p>
+<p class="standfirst">{escape(item.summary)}</p>
+<div class="article-body">{paragraphs}</div>
+</article>
+<aside class="related"><h2>Related stories</h2><ul>{related}</ul></aside>
+<div class="ad ad-mpu">Advertisement · Holidays in the sun from 199</div>
+<section class="comments"><h2>Comments (2)</h2><ul>{comments}</ul>
+<form><textarea name="comment">Join the conversation</textarea></form></section>
+</main>
+<footer><p>© 2025 {escape(outlet.title)} · <a href="/about">About us</a> · <a href="/privacy">Privacy</a>
+· <a href="/newsletter">Sign up for our newsletter</a></p></footer>
+</body></html>"""
+    return html.encode("utf-8")
+
+
 class DemoFeedServer:
-    """``/<outlet>.xml`` for every outlet, on loopback, in a background thread."""
+    """``/<outlet>.xml`` for every outlet and ``/<outlet>/<item>`` for its released items' pages
+    (and a ``/robots.txt``), on loopback, in a background thread."""
 
     def __init__(self, news: DemoNews | None = None, speed: float = 1.0, port: int = 0) -> None:
         self.news = news or DemoNews.load()
         self.clock = DemoClock(speed)
         self.polls = 0
+        self.pages = 0
         outlets = {f"/{o.id}.xml": o for o in self.news.outlets}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                outlet = outlets.get(self.path.split("?", 1)[0])
+                path = self.path.split("?", 1)[0]
+                outlet = outlets.get(path)
                 if outlet is None:
-                    self.send_error(404, "no such demo feed")
+                    self._page(path)
                     return
                 server.polls += 1
-                body = render_feed(server.news, outlet, server.clock)
+                body = render_feed(server.news, outlet, server.clock, server.url)
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -164,6 +245,27 @@ class DemoFeedServer:
                 self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _page(self, path: str) -> None:
+                if path == "/robots.txt":
+                    self._send(ROBOTS_TXT, "text/plain; charset=utf-8")
+                    return
+                outlet_id, _, item_id = path.strip("/").partition("/")
+                item = server.news.latest(outlet_id, item_id, server.clock.elapsed())
+                if item is None or server.clock.started is None:
+                    self.send_error(404, "no such demo page")
+                    return
+                server.pages += 1
+                self._send(
+                    render_page(server.news, item, server.clock.published(item)), "text/html; charset=utf-8"
+                )
+
+            def _send(self, body: bytes, content_type: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -178,6 +280,10 @@ class DemoFeedServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def link(self, item: Item) -> str:
+        """The item's link as this server's feeds give it."""
+        return self.news.link(item, self.url)
 
     @property
     def finished(self) -> bool:

@@ -104,7 +104,10 @@ class FeedEntry(WireRecord):
     state: FeedState | None = None
 
 
-LEAD_CHARS = 3000  # of the page's text, more than any embed.max_tokens reads (512 tokens ≈ 2,500 chars)
+# Words of a page's text embedded after the title and summary: a lead paragraph. The near-duplicate
+# model and the story thresholds were fitted on title + teaser (20-60 words); a whole body would move
+# every cosine out of that regime, and two outlets' bodies differ far more than their leads.
+LEAD_WORDS = 60
 
 
 class PageText(BaseModel):
@@ -169,14 +172,14 @@ class Article(WireRecord):
 
         The lead is the feed's summary, or its content when it has none; for an
         article whose page was extracted, the summary (unless the page opens with
-        it) and then the page's first paragraphs.
+        it) and the page's first ``LEAD_WORDS`` words.
         """
         if not self.extracted:
             lead = self.summary or self.content
             return f"{self.title}\n{lead}".strip()
-        body = self.content[:LEAD_CHARS]
+        body = " ".join(self.content[: LEAD_WORDS * 20].split()[:LEAD_WORDS])
         summary = self.summary
-        if summary and summary[:80] in body[: len(summary) + 200]:
+        if summary and " ".join(summary.split()[:12]) in body:
             summary = ""  # the page opens with the teaser
         return "\n".join(part for part in (self.title, summary, body) if part).strip()
 

@@ -97,7 +97,7 @@ async def test_the_demo_news_fire_the_expected_alerts_and_fill_the_dashboard(
         finally:
             prom.stop()
 
-    item = {feeds.news.link(i): i.id for i in feeds.news.items}
+    item = {feeds.link(i): i.id for i in feeds.news.items}
     on = [item[a.articles[-1].url] for a in alerts]
     fired = sorted((a.detector_id, COPIES.get(i, i)) for a, i in zip(alerts, on, strict=True))
     assert fired == sorted((e.detector, e.item) for e in feeds.news.expect), fired

@@ -54,7 +54,7 @@ async def test_the_broker_restarts_mid_stream_and_nothing_is_lost(
 
     published_while_down = [i.id for i in feeds.news.items if stopped_at <= i.at <= restarted_at]
     assert published_while_down, "the outlets published during the outage"
-    item_of = {feeds.news.link(i): i.id for i in feeds.news.items}
+    item_of = {feeds.link(i): i.id for i in feeds.news.items}
     by_id = {a.id: a for a in on_topic}
     on_item = [item_of[a.articles[-1].url] for a in by_id.values()]
     fired = sorted((a.detector_id, COPIES.get(i, i)) for a, i in zip(by_id.values(), on_item, strict=True))
@@ -63,5 +63,5 @@ async def test_the_broker_restarts_mid_stream_and_nothing_is_lost(
     sequenced = {
         SequencedArticle.decode(r.value).article.url for r in await read_all(config, sequenced_topic)
     }
-    missing = [i.id for i in feeds.news.items if feeds.news.link(i) not in sequenced]
+    missing = [i.id for i in feeds.news.items if feeds.link(i) not in sequenced]
     assert not missing, f"items never sequenced: {missing}"

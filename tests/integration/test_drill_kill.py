@@ -81,11 +81,11 @@ async def test_a_killed_worker_is_taken_over_and_alerts_tail_shows_each_alert_on
     seen = [Alert.decode(line) for line in shown]
     assert len({a.id for a in seen}) == len(seen), "alerts tail showed an alert twice"
     assert {a.id for a in seen} == {a.id for a in on_topic}, "alerts tail missed an alert"
-    item_of = {feeds.news.link(i): i.id for i in feeds.news.items}
+    item_of = {feeds.link(i): i.id for i in feeds.news.items}
     on_item = [item_of[a.articles[-1].url] for a in seen]
     fired = sorted((a.detector_id, COPIES.get(i, i)) for a, i in zip(seen, on_item, strict=True))
     assert fired == sorted((e.detector, e.item) for e in feeds.news.expect), fired
 
     sequenced = {SequencedArticle.decode(r.value).article.url for r in await read_all(first, sequenced_topic)}
-    missing = [i.id for i in feeds.news.items if feeds.news.link(i) not in sequenced]
+    missing = [i.id for i in feeds.news.items if feeds.link(i) not in sequenced]
     assert not missing, f"items never sequenced: {missing}"

@@ -54,7 +54,7 @@ async def test_two_workers_share_the_demo_news_and_prometheus_sees_both(
             prom.stop()
     assert all(w.proc is not None and w.proc.poll() is None for w in workers), "both workers still run"
 
-    item = {feeds.news.link(i): i.id for i in feeds.news.items}
+    item = {feeds.link(i): i.id for i in feeds.news.items}
     on = [item[a.articles[-1].url] for a in alerts]
     fired = sorted((a.detector_id, COPIES.get(i, i)) for a, i in zip(alerts, on, strict=True))
     assert fired == sorted((e.detector, e.item) for e in feeds.news.expect), fired

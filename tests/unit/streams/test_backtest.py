@@ -13,11 +13,12 @@ from typer.testing import CliRunner
 from monitor.archive import load_archive
 from monitor.cli import app
 from monitor.config import DetectorsDocument, WirewatchConfig
-from monitor.demo import DEMO_DIR, DemoNews
+from monitor.demo import DEMO_DIR, DemoNews, render_page
 from monitor.errors import ArchiveError
+from monitor.extract import extract_page
 from monitor.loading import load_detectors
 from streams.backtest import backtest
-from streams.records import Article
+from streams.records import Article, PageText
 from tests.feed_server import SHARED_FEEDS
 from tests.plugins.faulty_kind import FaultySpec
 
@@ -57,12 +58,38 @@ def test_the_demo_news_backtested_fire_what_the_live_demo_fires(tmp_path: Path) 
         (f.alert.detector_id, COPIES.get(item[f.alert.articles[-1].url], item[f.alert.articles[-1].url]))
         for f in report.fired
     )
-    assert fired == sorted((e.detector, e.item) for e in news.expect)
+    assert fired == sorted((e.detector, e.item) for e in news.expected(fulltext=False))
     assert report.decisions["exact"] == 3
     assert report.decisions["near"] == 3
     assert report.decisions["update"] == 1
     assert [f.at for f in report.fired] == sorted(f.at for f in report.fired)  # in publication order
     assert report.fired[0].at >= T0
+
+
+def test_with_the_pages_read_the_demo_fires_one_more_alert_that_only_the_full_text_holds(
+    tmp_path: Path,
+) -> None:
+    # each item as the worker publishes it: its page rendered, extracted by the production code
+    news = DemoNews.load()
+    articles = []
+    for article, item in zip(load_archive(demo_jsonl(tmp_path / "demo.jsonl")[0]), news.items, strict=True):
+        assert article.url == news.link(item)
+        page = extract_page(render_page(news, item, article.published_at), article.url, "text/html")
+        assert (page.status == "extracted") == bool(item.body), (item.id, page)
+        if item.body:
+            assert "Stay safe" not in page.text, page.text  # the comments
+            assert "Related stories" not in page.text, page.text
+            meta = PageText(status=page.status, extractor=page.extractor, chars=page.chars)
+            article = article.model_copy(update={"content": page.text, "fulltext": meta})
+        articles.append(article)
+    report = backtest(articles, load_detectors(DEMO_DIR.parent / "detectors.yaml"), WirewatchConfig())
+    item_of = {news.link(i): i.id for i in news.items}
+    last = [item_of[f.alert.articles[-1].url] for f in report.fired]
+    fired = sorted((f.alert.detector_id, COPIES.get(i, i)) for f, i in zip(report.fired, last, strict=True))
+    assert fired == sorted((e.detector, e.item) for e in news.expected(fulltext=True))
+    only_on_pages = set(news.expected(fulltext=True)) - set(news.expected(fulltext=False))
+    assert [(e.detector, e.item) for e in only_on_pages] == [("new-ceasefire-term", "zelensky-terms")]
+    assert report.decisions["exact"] == 3  # wire copy's pages carry the same story: still exact
 
 
 def test_the_cli_backtest_prints_alerts_and_a_summary(tmp_path: Path) -> None:
