@@ -46,7 +46,17 @@ HOSTILE = {
     "429": "Too Many Requests with Retry-After: 120",
     "503": "Service Unavailable with Retry-After as an HTTP date",
     "redirect-loop": "a redirect to itself",
+    "stall": "nothing for 8 s, then a page (a site slower than any budget)",
+    "binary": "a PNG image where a page was expected",
+    "login-wall": "a 200 with a sign-in form and no article",
 }
+
+LOGIN_WALL = (
+    b'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sign in</title></head><body><main>'
+    b"<h1>Ceasefire talks resume</h1><p>Sign in or subscribe to keep reading this article.</p>"
+    b'<form action="/login" method="post"><input type="email" name="email">'
+    b'<input type="password" name="password"><button>Sign in</button></form></main></body></html>'
+)
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE rss [
@@ -258,6 +268,14 @@ class FeedServer:
                     self._send(503, b"maintenance", {"Retry-After": when})
                 elif kind == "redirect-loop":
                     self._send(302, b"", {"Location": self.path})
+                elif kind == "stall":
+                    time.sleep(8)
+                    self._send(200, LOGIN_WALL, {"Content-Type": "text/html"})
+                elif kind == "binary":
+                    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
+                    self._send(200, png, {"Content-Type": "image/png"})
+                elif kind == "login-wall":
+                    self._send(200, LOGIN_WALL, {"Content-Type": "text/html; charset=utf-8"})
                 else:
                     self._send(int(kind), kind.encode(), {"Content-Type": "text/plain"})
 
