@@ -311,3 +311,30 @@ def test_cli_config_check_shows_brackets_and_every_kind_of_error_at_once(tmp_pat
     assert "^[a-z0-9][a-z0-9_.-]*$" in result.stderr
     assert f"{bad}:2:" in result.stderr  # the feed id's line
     assert f"{bad}:10:5: detectors[1].first: no detector has the id 'missing'" in result.stderr
+
+
+def test_fulltext_site_rules_are_checked_at_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            fulltext:
+              sites:
+                Bad_Host: {fulltext: false}
+                ok.example:
+                  selector: "div[["
+                  remov: [aside]
+            """
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    issues = caught.value.issues
+    assert any(i.startswith(f"{path}:3:") and "fulltext.sites.Bad_Host" in i for i in issues), issues
+    assert any(f"{path}:5:" in i and "not a CSS selector: 'div[['" in i for i in issues), issues
+    assert any(f"{path}:6:" in i and "fulltext.sites.ok.example.remov: unknown key" in i for i in issues), issues
+    good = WirewatchConfig.model_validate({"fulltext": {"sites": {"bbc.co.uk": {"fulltext": False}}}})
+    rule = good.fulltext.site_rule("WWW.BBC.co.uk.")
+    assert rule is not None
+    assert rule.fulltext is False
+    assert good.fulltext.site_rule("notbbc.co.uk") is None
