@@ -332,7 +332,8 @@ def test_fulltext_site_rules_are_checked_at_their_line(tmp_path: Path) -> None:
     issues = caught.value.issues
     assert any(i.startswith(f"{path}:3:") and "fulltext.sites.Bad_Host" in i for i in issues), issues
     assert any(f"{path}:5:" in i and "not a CSS selector: 'div[['" in i for i in issues), issues
-    assert any(f"{path}:6:" in i and "fulltext.sites.ok.example.remov: unknown key" in i for i in issues), issues
+    unknown = "fulltext.sites.ok.example.remov: unknown key"
+    assert any(f"{path}:6:" in i and unknown in i for i in issues), issues
     good = WirewatchConfig.model_validate({"fulltext": {"sites": {"bbc.co.uk": {"fulltext": False}}}})
     rule = good.fulltext.site_rule("WWW.BBC.co.uk.")
     assert rule is not None
