@@ -55,6 +55,10 @@ MUST_HAVE_DATA = [
     "Detectors",
     "Alert routes",
     "State recovery",
+    "Article pages by outcome",
+    "Extraction success by feed",
+    "Page wait and extraction time (p95)",
+    "Extracted text length",
 ]
 PICTURED = [
     "Feed polls by outcome",
