@@ -1,7 +1,7 @@
 """The README's run command, as a newcomer runs it: ``wirewatch demo``, then Ctrl-C.
 
 Its own embedded broker (not the session's), the bundled demo news (played
-twice as fast), the shipped detectors: the five expected alerts are printed
+twice as fast), the shipped detectors: the expected alerts are printed
 as they fire, Ctrl-C stops the worker and then the broker, the summary is
 printed, the exit code is 0, and no process is left behind.
 """
