@@ -227,6 +227,8 @@ class DemoFeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
+
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 outlet = outlets.get(path)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from typing import Any
 
@@ -42,6 +43,7 @@ class Extraction:
     extractor: str | None = None
     chars: int = 0  # before the max_chars cut
     detail: str = ""
+    seconds: float = 0.0  # the extraction's own time (in its process: no queueing)
 
 
 def looks_like_html(body: bytes, content_type: str) -> bool:
@@ -123,6 +125,20 @@ def extract_page(
     max_chars: int = 20000,
 ) -> Extraction:
     """The main text of one page, or why not. Pure: safe in any process."""
+    started = time.perf_counter()
+    found = _extract(body, url, content_type, selector, remove, min_chars, max_chars)
+    return replace(found, seconds=time.perf_counter() - started)
+
+
+def _extract(
+    body: bytes,
+    url: str,
+    content_type: str,
+    selector: str | None,
+    remove: tuple[str, ...],
+    min_chars: int,
+    max_chars: int,
+) -> Extraction:
     if not looks_like_html(body, content_type):
         mime = content_type.split(";", 1)[0].strip() or "no type"
         return Extraction(PageOutcome.NOT_HTML, detail=f"not an HTML page ({mime})")

@@ -167,7 +167,6 @@ class FullText:
             return
         page.bytes = len(fetched.body)
         rule = self.settings.site_rule(urlsplit(url).hostname or "")
-        extract_started = time.perf_counter()
         try:
             extraction = await self.extractor.run(
                 _extract,
@@ -185,8 +184,7 @@ class FullText:
         except ExtractCrashed as exc:
             page.finish(PageOutcome.EXTRACT_ERROR, str(exc))
             return
-        finally:
-            page.extract_seconds = time.perf_counter() - extract_started
+        page.extract_seconds = extraction.seconds
         page.extraction = extraction
         page.finish(extraction.status, extraction.detail)
 
