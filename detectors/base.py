@@ -112,6 +112,9 @@ class BuildEnv:
         return self._gazetteer
 
 
+PASSAGE_CHARS = 200  # a paragraph shorter than this is read with the next
+
+
 @dataclass
 class ArticleContext:
     """An article as detectors see it: text, dedup decision, story, vector and event time."""
@@ -146,6 +149,23 @@ class ArticleContext:
 
     def text(self, names: tuple[TextField, ...] = ALL_FIELDS) -> dict[str, FieldText]:
         return {name: self.fields[name] for name in names}
+
+    @lazy
+    def passages(self) -> list[FieldText]:
+        """``content`` in paragraphs (a page's text: one per line), each at least ``PASSAGE_CHARS``
+        long where paragraphs are short; a single passage for a feed's text. A boolean query is
+        read per passage (``kind: keyword``): on a page, a NOT in the ninth paragraph ("could",
+        "plans") must not veto the strike the first one reports, nor NEAR reach across paragraphs."""
+        paragraphs = [p for p in self.content.split("\n") if p.strip()]
+        if len(paragraphs) <= 1:
+            return [self.fields["content"]]
+        merged: list[str] = []
+        for paragraph in paragraphs:
+            if merged and len(merged[-1]) < PASSAGE_CHARS:
+                merged[-1] = f"{merged[-1]}\n{paragraph}"
+            else:
+                merged.append(paragraph)
+        return [FieldText(p) for p in merged]
 
     def vocabulary(self, names: tuple[TextField, ...] = ALL_FIELDS) -> Vocabulary:
         """The distinct words of these fields (cached per article: detectors share it)."""

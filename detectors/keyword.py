@@ -166,7 +166,16 @@ class KeywordDetector:
                 return None
         elif not self._may_match(article):
             return None
-        match = evaluate(self.node, article.text(self.spec.fields))
+        fields = article.text(self.spec.fields)
+        passage: int | None = None
+        if "content" in fields and len(article.passages) > 1:
+            for number, text in enumerate(article.passages):  # the title and summary, with each passage
+                match = evaluate(self.node, {**fields, "content": text})
+                if match.matched:
+                    passage = number
+                    break
+        else:
+            match = evaluate(self.node, fields)
         if not match.matched:
             return None
         spans = {name: [[term, list(span)] for term, span in hits] for name, hits in match.spans.items()}
@@ -179,6 +188,7 @@ class KeywordDetector:
             evidence={
                 "matched_terms": match.terms,
                 "spans": spans,
+                **({"passage": passage} if passage is not None else {}),
                 **({"captured": captured} if captured else {}),
             },
             event="|".join(_normalized(v) for v in same if v) if same and all(same) else "",

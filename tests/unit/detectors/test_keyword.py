@@ -87,3 +87,27 @@ def test_same_event_names_the_event_by_its_captured_values() -> None:
     assert uncounted.event == ""  # nothing captured: no event to hold others by
     with pytest.raises(ValueError, match="same_event names"):
         detector(any=["prisoners"], same_event=["count"])
+
+
+def test_a_page_is_read_paragraph_by_paragraph() -> None:
+    d = detector(query="(missile NEAR/3 (strike OR hit)) NOT (could OR plans)")
+    page = "\n".join(
+        [
+            "A Russian missile hit a fuel depot on the edge of the city on Tuesday night, regional officials "
+            "said, and the fire it started burned until the morning while firefighters kept it from the houses.",
+            "Rescue teams worked through the night to clear the rubble from the depot, and the regional "
+            "governor said on Wednesday that two workers had been taken to hospital with burns.",
+            "Analysts said Moscow could try to widen the campaign against fuel and power sites in the coming "
+            "weeks, as it did in the first winter of the war, before air defences were reinforced.",
+        ]
+    )
+    finding = d.evaluate(ArticleContext(title="Night attack", content=page))
+    assert finding is not None  # the third paragraph's "could" does not veto the first's report
+    assert finding.evidence["passage"] == 0
+    # the same words as one block (a feed's text): NOT applies to the whole of it
+    assert d.evaluate(ArticleContext(title="Night attack", content=page.replace("\n", " "))) is None
+    # NEAR never reaches from one paragraph into the next
+    apart = "Officials inspected a missile. " * 8 + "\n" + "A strike was called at the port. " * 8
+    assert d.evaluate(ArticleContext(title="Inspection", content=apart)) is None
+    # the title goes with every paragraph: a NOT there still vetoes the page
+    assert d.evaluate(ArticleContext(title="Russia could strike again", content=page)) is None
