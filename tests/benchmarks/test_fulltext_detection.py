@@ -1,6 +1,7 @@
 """What the full text adds to detection: the shipped detectors on labeled reports, feed text vs page.
 
-Run: ``WIREWATCH_GUARDIAN_NATO=…/guard-articles-nato.csv pytest tests/benchmarks/test_fulltext_detection.py -m benchmark -s``
+Run: ``WIREWATCH_GUARDIAN_NATO=…/guard-articles-nato.csv pytest tests/benchmarks/test_fulltext_detection.py
+-m benchmark -s``
 (the CSV of inhaltone/132DOW @ d3b3904: 250 Guardian articles, Feb–Jul 2022, headline and body; not in
 this repository, its text is the Guardian's). The labels are ours, made by reading every article
 (``fulltext_labels_guardian.yaml``): does it report a strike, a prisoner exchange, a ceasefire development.

@@ -94,7 +94,7 @@ def test_a_page_is_read_paragraph_by_paragraph() -> None:
     page = "\n".join(
         [
             "A Russian missile hit a fuel depot on the edge of the city on Tuesday night, regional officials "
-            "said, and the fire it started burned until the morning while firefighters kept it from the houses.",
+            "said, and the fire it started burned until morning while firefighters kept it from the houses.",
             "Rescue teams worked through the night to clear the rubble from the depot, and the regional "
             "governor said on Wednesday that two workers had been taken to hospital with burns.",
             "Analysts said Moscow could try to widen the campaign against fuel and power sites in the coming "
