@@ -51,6 +51,7 @@ def _means(scores: list[tuple[float, float, float]]) -> dict[str, float]:
     return {k: round(100 * statistics.mean(s[i] for s in scores), 2) for i, k in enumerate(("p", "r", "f1"))}
 
 
+@pytest.mark.timeout(3600)  # the pure-Python LCS scores a configuration in about two minutes
 def test_extraction_quality_on_the_fundus_set(record_result) -> None:  # type: ignore[no-untyped-def]
     import json
 
