@@ -22,6 +22,7 @@ text and ``fulltext.status: budget``. Nothing here raises for a bad page.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -168,15 +169,15 @@ class FullText:
         page.bytes = len(fetched.body)
         rule = self.settings.site_rule(urlsplit(url).hostname or "")
         try:
+            extract = functools.partial(
+                extract_page,
+                selector=rule.selector if rule else None,
+                remove=rule.remove if rule else (),
+                min_chars=self.settings.min_chars,
+                max_chars=self.settings.max_chars,
+            )
             extraction = await self.extractor.run(
-                _extract,
-                fetched.body,
-                fetched.url,
-                fetched.headers.get("content-type", ""),
-                rule.selector if rule else None,
-                rule.remove if rule else (),
-                self.settings.min_chars,
-                self.settings.max_chars,
+                extract, fetched.body, fetched.url, fetched.headers.get("content-type", "")
             )
         except ExtractTimeout as exc:
             page.finish(PageOutcome.EXTRACT_TIMEOUT, str(exc))
@@ -190,18 +191,3 @@ class FullText:
 
     def close(self) -> None:
         self.extractor.close()
-
-
-def _extract(
-    body: bytes,
-    url: str,
-    content_type: str,
-    selector: str | None,
-    remove: tuple[str, ...],
-    min_chars: int,
-    max_chars: int,
-) -> Extraction:
-    """``extract_page`` with positional arguments (what the process pool pickles)."""
-    return extract_page(
-        body, url, content_type, selector=selector, remove=remove, min_chars=min_chars, max_chars=max_chars
-    )
