@@ -371,15 +371,23 @@ class PollScheduler:
         pending: list[asyncio.Future[Any]] = []
 
         async def send(article: Article) -> None:
-            if self.fulltext is not None and self.fulltext.wants(article, spec, now):
-                page = await self.fulltext.fill(article, deadline)
-                self._record_page(spec, page)
-                article = page.article
             pending.append(await self.articles_topic.send(key=article.id.encode(), value=article.encode()))
 
-        async with asyncio.TaskGroup() as group:
-            for article in outcome.articles:
-                group.create_task(send(article))
+        async def fill_and_send(article: Article) -> None:
+            assert self.fulltext is not None
+            page = await self.fulltext.fill(article, deadline)
+            self._record_page(spec, page)
+            await send(page.article)
+
+        wants = self.fulltext.wants if self.fulltext is not None else (lambda *_: False)
+        waiting = [a for a in outcome.articles if wants(a, spec, now)]
+        waits = {id(a) for a in waiting}
+        for article in outcome.articles:  # those that need no page first, one after another, in feed order
+            if id(article) not in waits:
+                await send(article)
+        async with asyncio.TaskGroup() as group:  # the others as their pages are done
+            for article in waiting:
+                group.create_task(fill_and_send(article))
         owned.publishing = True  # from here on a revocation lets the poll finish (see on_revoked)
         try:
             await asyncio.gather(*pending)  # articles acknowledged before the state that records them
