@@ -75,7 +75,7 @@ class RobotsCache:
         self.max_hosts = max_hosts
         self._clock = clock
         self._rules: OrderedDict[str, _HostRules] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[_HostRules]] = {}
+        self._pending: dict[str, asyncio.Task[_HostRules]] = {}
 
     async def check(self, url: str) -> RobotsVerdict:
         """May our product token fetch ``url``?"""
@@ -91,23 +91,17 @@ class RobotsCache:
         if cached is not None and cached.expires > self._clock():
             self._rules.move_to_end(origin)
             return cached
-        pending = self._pending.get(origin)
-        if pending is None:
-            pending = asyncio.get_running_loop().create_future()
-            self._pending[origin] = pending
-            try:
-                rules = await self._fetch(origin)
-            except BaseException as exc:  # our own cancellation: the waiters ask again
-                self._pending.pop(origin, None)
-                if not pending.done():
-                    pending.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-                    pending.exception()  # mark retrieved: nobody may be waiting
-                raise
-            self._pending.pop(origin, None)
-            self._store(origin, rules)
-            pending.set_result(rules)
-            return rules
-        return await asyncio.shield(pending)
+        task = self._pending.get(origin)
+        if task is None:  # one request per host, its own task: a waiter that gives up cancels only itself
+            task = asyncio.create_task(self._fetch(origin), name=f"robots:{origin}")
+            self._pending[origin] = task
+            task.add_done_callback(lambda done: self._done(origin, done))
+        return await asyncio.shield(task)
+
+    def _done(self, origin: str, task: asyncio.Task[_HostRules]) -> None:
+        self._pending.pop(origin, None)
+        if not task.cancelled() and task.exception() is None:
+            self._store(origin, task.result())
 
     def _store(self, origin: str, rules: _HostRules) -> None:
         self._rules[origin] = rules

@@ -21,6 +21,7 @@ from monitor.config import FullTextConfig, PollingConfig, SiteRule
 from monitor.fetch import Fetcher, make_client
 from monitor.fulltext import FullText
 from monitor.outcomes import PageOutcome
+from monitor.robots import RobotsCache
 from streams.records import Article, FeedSpec
 from tests.feed_server import FeedServer
 
@@ -242,3 +243,26 @@ def test_which_articles_wait_for_their_page() -> None:
 async def test_a_link_that_is_not_a_web_page_is_named(fulltext: FullText) -> None:
     page = await fulltext.fill(article("urn:uuid:1234"), deadline())
     assert page.outcome == PageOutcome.BAD_URL
+
+
+async def test_a_page_that_gives_up_on_robots_txt_does_not_fail_the_others_waiting_for_it() -> None:
+    server = FeedServer("127.0.0.4").start()
+    client = make_client(POLLING)
+    fetcher = Fetcher(client, POLLING)
+    robots = RobotsCache(fetcher, POLLING.user_agent)
+    try:
+        server.hostile("/robots.txt", "stall")  # answers after 8 s: past polling.read_timeout
+        impatient = asyncio.create_task(robots.check(server.url("/news/1")))
+        patient = asyncio.create_task(robots.check(server.url("/news/2")))
+        await asyncio.sleep(0.5)
+        impatient.cancel()  # its article's budget ran out; the other article has more time
+        with pytest.raises(asyncio.CancelledError):
+            await impatient
+        verdict = await asyncio.wait_for(patient, 10)
+    finally:
+        await client.aclose()
+        server.stop()
+    # the one request went on for the patient page and timed out: "unreachable", stay out
+    assert not verdict.allowed
+    assert verdict.unreachable
+    assert server.hits("/robots.txt") == 1
