@@ -48,15 +48,33 @@ def word_count(text: str) -> int:
 
 @dataclass(frozen=True)
 class PageResult:
-    """An article after its page: with the page's text, or as the feed gave it (and why)."""
+    """An article after its page: with the page's text, or as the feed gave it; its ``fulltext`` says how."""
 
     article: Article
-    outcome: PageOutcome
-    seconds: float  # the article's wait
-    bytes: int = 0
-    extract_seconds: float | None = None
-    chars: int = 0
-    detail: str = ""
+    detail: str = ""  # why, for the log
+    extract_seconds: float | None = None  # unrounded, for the metric
+
+    @property
+    def page(self) -> PageText:
+        assert self.article.fulltext is not None
+        return self.article.fulltext
+
+    @property
+    def outcome(self) -> PageOutcome:
+        return PageOutcome(self.page.status)
+
+    @property
+    def seconds(self) -> float:
+        """The article's wait."""
+        return self.page.seconds
+
+    @property
+    def bytes(self) -> int:
+        return self.page.bytes
+
+    @property
+    def chars(self) -> int:
+        return self.page.chars
 
     @property
     def extracted(self) -> bool:
@@ -125,7 +143,6 @@ class FullText:
         except TimeoutError:
             page.outcome = PageOutcome.BUDGET
             page.detail = f"no text within the {self.settings.budget:g}s budget"
-        seconds = self._clock() - started
         extraction = page.extraction
         meta = PageText(
             status=page.outcome,
@@ -133,20 +150,12 @@ class FullText:
             chars=extraction.chars if extraction else 0,
             bytes=page.bytes,
             url=page.url,
-            seconds=round(seconds, 3),
+            seconds=round(self._clock() - started, 3),
         )
         update: dict[str, object] = {"fulltext": meta}
         if extraction is not None and page.outcome == PageOutcome.EXTRACTED:
             update["content"] = extraction.text
-        return PageResult(
-            article.model_copy(update=update),
-            page.outcome,
-            seconds,
-            page.bytes,
-            page.extract_seconds,
-            extraction.chars if extraction else 0,
-            page.detail,
-        )
+        return PageResult(article.model_copy(update=update), page.detail, page.extract_seconds)
 
     async def _page(self, article: Article, page: _Progress) -> None:
         url = article.url

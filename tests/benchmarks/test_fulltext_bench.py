@@ -206,16 +206,8 @@ def measure(built: list[tuple[str, bytes]]) -> dict[str, object]:
         "outcomes": outcomes,
         "burst_pages_per_second": round(len(burst) / measured["seconds"], 1),  # type: ignore[operator]
         "cpu_ms_per_page": round(1000 * measured["cpu"] / len(burst), 1),  # type: ignore[operator]
-        "extract_ms": {
-            k: round(1000 * v, 1) if k != "count" else v
-            for k, v in percentiles(
-                [r.extract_seconds for r in burst if r.extract_seconds is not None]
-            ).items()
-        },
-        "one_at_a_time_wait_ms": {
-            k: round(1000 * v, 1) if k != "count" else v
-            for k, v in percentiles([r.seconds for r in single]).items()
-        },
+        "extract_ms": percentiles([1000 * r.extract_seconds for r in burst if r.extract_seconds is not None]),
+        "one_at_a_time_wait_ms": percentiles([1000 * r.seconds for r in single]),
         "bytes_per_page_mean": round(statistics.mean(r.bytes for r in burst)),
         "chars_per_page_median": statistics.median(r.chars for r in extracted) if extracted else 0,
         "peak_rss_mb": round(sampler.peak / 2**20),
