@@ -39,6 +39,7 @@ from monitor.outcomes import PageOutcome
 from streams.records import Article
 from tests.benchmarks.fundus import fundus_dir, pages, score
 from tests.benchmarks.pipeline import ProcessSampler, percentiles, tree_usage
+from tests.factories import article as make_article
 from tests.feed_server import SHARED, FeedServer
 
 pytestmark = pytest.mark.benchmark
@@ -165,16 +166,7 @@ def measure(built: list[tuple[str, bytes]]) -> dict[str, object]:
 
     def article(path: str) -> Article:
         url = server.url(path)
-        return Article(
-            id=url,
-            feed_id="bbc",
-            source="BBC",
-            url=url,
-            canonical_url=url,
-            title=path,
-            published_at=now,
-            fetched_at=now,
-        )
+        return make_article(url, path, feed="bbc", source="BBC", url=url, at=now)
 
     async def run() -> dict[str, object]:
         client = make_client(polling)

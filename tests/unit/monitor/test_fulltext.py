@@ -23,6 +23,7 @@ from monitor.fulltext import FullText
 from monitor.outcomes import PageOutcome
 from monitor.robots import RobotsCache
 from streams.records import Article, FeedSpec
+from tests.factories import article as make_article
 from tests.feed_server import FeedServer
 
 POLLING = PollingConfig(connect_timeout=2, read_timeout=2, total_timeout=4, per_host_spacing=0)
@@ -32,19 +33,8 @@ FEED = FeedSpec(id="wire", url="https://wire.example/rss")
 TEASER = "Moscow said the swap is set for Wednesday."
 
 
-def article(url: str, summary: str = TEASER, **extra: object) -> Article:
-    return Article(
-        id=url,
-        feed_id="wire",
-        source="Wire",
-        url=url,
-        canonical_url=url,
-        title="Russia and Ukraine to swap prisoners",
-        summary=summary,
-        published_at=extra.pop("published_at", NOW),  # type: ignore[arg-type]
-        fetched_at=NOW,
-        **extra,  # type: ignore[arg-type]
-    )
+def article(url: str, summary: str = TEASER, published_at: datetime = NOW) -> Article:
+    return make_article(url, "Russia and Ukraine to swap prisoners", summary, url=url, at=published_at)
 
 
 @pytest.fixture
