@@ -3,8 +3,11 @@
 ``ReleaseServer`` is the outlets: each serves RSS of its latest released items
 (a window, as real feeds do), items appearing at the times a phase gives them
 — an open loop, whatever the pipeline's progress, so latency counted from an
-item's release has no coordinated omission. ``ProcessSampler`` follows a
-worker's process tree (its parser processes too) for CPU seconds and peak RSS.
+item's release has no coordinated omission. With ``pages=True`` each item's
+link is its article page on the same server (and a ``/robots.txt``), so the
+full-text step fetches and extracts a page per article. ``ProcessSampler``
+follows a worker's process tree (its parser processes too) for CPU seconds and
+peak RSS.
 """
 
 from __future__ import annotations
@@ -34,22 +37,19 @@ class Story:
     n: int
     title: str
     summary: str
-
-    @property
-    def link(self) -> str:
-        return f"http://bench.example/{self.outlet}/{self.n}"
+    body: tuple[str, ...] = ()  # the article page's paragraphs (BBC's whole text; the others have none)
 
 
 def corpus() -> list[Story]:
     """AG News (test), BBC 2005 and RUWA headlines, interleaved outlet by outlet (~25,000 reports)."""
     root = SHARED / "corpus"
-    by_outlet: dict[str, list[tuple[str, str]]] = {}
+    by_outlet: dict[str, list[tuple[str, str, str]]] = {}  # title, feed text, page text
     with (root / "ag-news-test.csv").open(newline="", encoding="utf-8") as f:
-        by_outlet["ag"] = [(r[1], r[2].replace("\\", " ")) for r in list(csv.reader(f))[1:]]
+        by_outlet["ag"] = [(r[1], r[2].replace("\\", " "), "") for r in list(csv.reader(f))[1:]]
     with (root / "bbc-news-2005.csv").open(newline="", encoding="utf-8") as f:
-        by_outlet["bbc"] = [(r["title"], r["text"][:600]) for r in csv.DictReader(f)]
+        by_outlet["bbc"] = [(r["title"], r["text"][:600], r["text"]) for r in csv.DictReader(f)]
     with (root / "ruwa-ukraine-war-headlines.csv").open(newline="", encoding="utf-8") as f:
-        by_outlet["ruwa"] = [(r["title"], r["desc"]) for r in csv.DictReader(f) if r["title"].strip()]
+        by_outlet["ruwa"] = [(r["title"], r["desc"], "") for r in csv.DictReader(f) if r["title"].strip()]
     stories: list[Story] = []
     cursors = dict.fromkeys(OUTLETS, 0)
     total = sum(len(v) for v in by_outlet.values())
@@ -57,8 +57,9 @@ def corpus() -> list[Story]:
         outlet = min(OUTLETS, key=lambda o: (cursors[o] + 1) / (len(by_outlet[o]) + 1))
         if cursors[outlet] >= len(by_outlet[outlet]):
             continue
-        title, summary = by_outlet[outlet][cursors[outlet]]
-        stories.append(Story(outlet, cursors[outlet], title.strip(), summary.strip()))
+        title, summary, text = by_outlet[outlet][cursors[outlet]]
+        body = tuple(p.strip() for p in text.split("\n") if p.strip())
+        stories.append(Story(outlet, cursors[outlet], title.strip(), summary.strip(), body))
         cursors[outlet] += 1
     return stories
 
@@ -69,20 +70,96 @@ class _Outlet:
     stories: list[Story] = field(default_factory=list)
 
 
-class ReleaseServer:
-    """RSS outlets on loopback whose items appear on a schedule; ``released[link]`` = wall time."""
+# What surrounds a story on a real news page, so a page costs what a real one does to parse and
+# extract: the Fundus set's 80 pages are 370 KB at the median, most of it inline state and styles.
+_SECTIONS = ("World", "UK", "Business", "Politics", "Technology", "Science", "Health", "Sport", "Culture")
+_NAV = "".join(
+    f'<li class="nav-section"><a href="/{s.lower()}">{s}</a><ul class="nav-sub">'
+    + "".join(f'<li><a href="/{s.lower()}/{i}">{s} topic {i}</a></li>' for i in range(12))
+    + "</ul></li>"
+    for s in _SECTIONS
+)
+_STYLE = "".join(
+    f".c{i}{{margin:{i % 7}px {i % 5}px;padding:{i % 3}px;color:#{i * 2654435761 % 0xFFFFFF:06x};"
+    f"font:{12 + i % 6}px/1.{i % 9} sans-serif}}\n"
+    for i in range(1500)
+)
+_STATE = "".join(
+    f'{{"id":"teaser-{i}","href":"/world/{i}","headline":"Teaser headline number {i} for the front page",'
+    f'"image":{{"src":"/img/{i}.jpg","width":976,"height":549,"alt":"A photograph"}},"tags":["a","b"]}},'
+    for i in range(700)
+)
+_RELATED = "".join(
+    f'<li><a href="/related/{i}"><img src="/img/r{i}.jpg" alt=""><h3>Related headline {i}: what it means</h3>'
+    f"<p>A short teaser for another story, shown beside every article.</p></a></li>"
+    for i in range(12)
+)
+_FOOTER = "".join(f'<li><a href="/footer/{i}">Footer link {i}</a></li>' for i in range(40))
+_COMMENTS = "".join(
+    f'<li class="comment"><span class="author">reader{i}</span><p>Comment {i}: I could not agree less '
+    "with this, and the strikes will go on whatever anyone says.</p></li>"
+    for i in range(8)
+)
 
-    def __init__(self, window: int = 100) -> None:
+
+def render_page(story: Story, published: datetime) -> bytes:
+    """The story's page: its text (BBC's whole article, the others' teaser) in a real page's weight."""
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in story.body)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(story.title)} | {story.outlet}</title>
+<meta name="description" content="{escape(story.summary, {'"': "&quot;"})}">
+<style>{_STYLE}</style>
+<script>window.__STATE__=[{_STATE}{{}}];</script>
+</head><body>
+<div class="cookie-banner">We use cookies to improve your experience. <button>Accept all</button></div>
+<header><a class="logo" href="/">{story.outlet}</a><nav><ul>{_NAV}</ul></nav></header>
+<div class="ad ad-leaderboard">Advertisement</div>
+<main><article>
+<h1>{escape(story.title)}</h1>
+<p class="byline">By Staff Reporter ·
+<time datetime="{published.isoformat()}">{format_datetime(published)}</time></p>
+<p class="standfirst">{escape(story.summary)}</p>
+<div class="article-body">{paragraphs}</div>
+</article>
+<aside class="related"><h2>Related stories</h2><ul>{_RELATED}</ul></aside>
+<section class="comments"><h2>Comments</h2><ul>{_COMMENTS}</ul></section>
+</main>
+<footer><ul>{_FOOTER}</ul></footer>
+</body></html>""".encode()
+
+
+ROBOTS = b"User-agent: *\nDisallow: /private/\n"
+
+
+class ReleaseServer:
+    """RSS outlets on loopback whose items appear on a schedule; ``released[link]`` = wall time.
+
+    With ``pages``, an item's link is its article page here (``/<outlet>/<n>``, 404 until
+    released), and the server has a robots.txt; without, links point at an unresolvable
+    host, so the full-text step gives up on them at once.
+    """
+
+    def __init__(self, window: int = 100, pages: bool = False) -> None:
         self.window = window
+        self.pages = pages
         self.outlets = {o: _Outlet() for o in OUTLETS}
         self.released: dict[str, float] = {}  # link → wall-clock release time
+        self.pages_served = 0
+        self._stories: dict[str, Story] = {}  # page path → story
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
     def url(self, outlet: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{outlet}.xml"
+        return f"{self.base}/{outlet}.xml"
+
+    def link(self, story: Story) -> str:
+        return f"{self.base if self.pages else 'http://bench.example'}/{story.outlet}/{story.n}"
 
     def schedule(self, stories: list[Story], rate: float, lead: float = 1.0) -> float:
         """Release ``stories`` at ``rate`` per second from ``lead`` seconds on; returns the last time."""
@@ -92,7 +169,8 @@ class ReleaseServer:
                 outlet = self.outlets[story.outlet]
                 outlet.times.append(start_mono + i / rate)
                 outlet.stories.append(story)
-                self.released[story.link] = start_wall + i / rate
+                self.released[self.link(story)] = start_wall + i / rate
+                self._stories[f"/{story.outlet}/{story.n}"] = story
         return start_mono + len(stories) / rate
 
     def render(self, outlet_id: str) -> bytes:
@@ -100,30 +178,52 @@ class ReleaseServer:
         with self._lock:
             end = bisect.bisect_right(outlet.times, time.monotonic())
             items = outlet.stories[max(0, end - self.window) : end]
+        links = [self.link(s) for s in reversed(items)]
         entries = "".join(
-            f"<item><title>{escape(s.title)}</title><link>{escape(s.link)}</link>"
-            f'<guid isPermaLink="true">{escape(s.link)}</guid>'
+            f"<item><title>{escape(s.title)}</title><link>{escape(link)}</link>"
+            f'<guid isPermaLink="true">{escape(link)}</guid>'
             f"<description>{escape(s.summary)}</description>"
-            f"<pubDate>{format_datetime(datetime.fromtimestamp(self.released[s.link], UTC))}</pubDate></item>"
-            for s in reversed(items)
+            f"<pubDate>{format_datetime(datetime.fromtimestamp(self.released[link], UTC))}</pubDate></item>"
+            for s, link in zip(reversed(items), links, strict=True)
         )
         channel = f"<channel><title>{outlet_id}</title><link>http://bench.example/</link>{entries}</channel>"
         return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0">{channel}</rss>'.encode()
+
+    def page(self, path: str) -> bytes | None:
+        """The released story's page at ``path``, or None (unknown, or not released yet)."""
+        with self._lock:
+            story = self._stories.get(path)
+            released = self.released.get(self.link(story)) if story else None
+            if story is None or released is None or released > time.time():
+                return None
+            self.pages_served += 1
+        return render_page(story, datetime.fromtimestamp(released, UTC))
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
             def do_GET(self) -> None:
-                outlet = self.path.strip("/").removesuffix(".xml")
-                body = server.render(outlet) if outlet in server.outlets else b"no such outlet"
-                self.send_response(200 if outlet in server.outlets else 404)
-                self.send_header("Content-Type", "application/rss+xml")
+                path = self.path.split("?", 1)[0]
+                outlet = path.strip("/").removesuffix(".xml")
+                if path.endswith(".xml") and outlet in server.outlets:
+                    self._send(200, "application/rss+xml", server.render(outlet))
+                elif server.pages and path == "/robots.txt":
+                    self._send(200, "text/plain", ROBOTS)
+                elif server.pages and (page := server.page(path)) is not None:
+                    self._send(200, "text/html; charset=utf-8", page)
+                else:
+                    self._send(404, "text/plain", b"not found")
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -6,14 +6,19 @@ test command (``test_pipeline_smoke``): the same code, figures not recorded.
 Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOAD_SECONDS``
 (150 at half load), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling),
 ``WIREWATCH_BENCH_EMBED_WAIT`` (``embed.batch_wait``), ``WIREWATCH_BENCH_STORE_MB``
-(``dedup.store_memory_mb``, the sequencer's RocksDB budget).
+(``dedup.store_memory_mb``, the sequencer's RocksDB budget), ``WIREWATCH_BENCH_PAGES``
+(1: every item links to its article page on the feed server, and every feed has
+``fulltext: true``, so each article waits for its page to be fetched and extracted;
+0: feed text only, links to a host that does not resolve).
 
 Phases, on the session's broker, one worker with every stage, the shipped
 ``examples/detectors.yaml`` plus a latency probe (a keyword detector on "said",
 so alert latency has hundreds of samples, not the shipped detectors' handful),
 three outlets (AG News, BBC 2005, RUWA headlines) served from loopback, each
 listing its latest items (100, or 6 s of the saturation rate if more) and
-polled every second:
+polled every second; each item's page (BBC's whole article, the others'
+teaser, in the weight of a real page: ~257 KB of navigation, inline state and
+styles) served by the same server:
 
 1. the ceiling: the model alone (``Embedder.encode``) on 2,000 of the same texts,
    in this process, before the worker starts, with the same threads and batch size;
@@ -78,6 +83,7 @@ CEILING_TEXTS = 2000
 OVERLOAD = 1.5  # release rate at saturation, times the ceiling: a backlog that keeps growing
 STALLED = 180.0  # seconds without progress that fail a phase (an item lost never comes)
 WINDOW_SECONDS = 6.0  # how late a poll may come at saturation before items fall out of the feed
+PAGES = os.environ.get("WIREWATCH_BENCH_PAGES", "1") != "0"
 TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_rss_mb": 1536}
 
 
@@ -96,7 +102,10 @@ PROBE = {
 def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: ReleaseServer) -> WirewatchConfig:
     document = load_detectors(REPO / "examples" / "detectors.yaml")
     return wirewatch_config(
-        feeds=[{"id": o, "url": server.url(o), "interval": "1s"} for o in server.outlets],
+        feeds=[
+            {"id": o, "url": server.url(o), "interval": "1s", **({"fulltext": True} if server.pages else {})}
+            for o in server.outlets
+        ],
         polling={"first_poll_spread": "1s", "per_host_spacing": 0, "per_host_concurrency": 4, "jitter": 0},
         pipeline={"embed": {"batch_size": BATCH, "threads": THREADS, **EMBED_WAIT}, "dedup": DEDUP},
         entities=[e.model_dump(mode="json") for e in document.entities],
@@ -176,7 +185,7 @@ def run_pipeline(
     print(f"  ceiling: {raw_ceiling:.1f} articles/s (model alone, {THREADS} threads)", flush=True)
     # each outlet lists enough items to span WINDOW_SECONDS of the release rate: a poll that comes
     # late (the worker is saturated, by design) must not find items already gone from the feed
-    with ReleaseServer(window_for(raw_ceiling * OVERLOAD)) as server:
+    with ReleaseServer(window_for(raw_ceiling * OVERLOAD), pages=PAGES) as server:
         config = bench_config(wirewatch_config, server)
         worker = worker_factory(config, ready_timeout=240)
         sampler = ProcessSampler(worker.proc.pid)
@@ -222,6 +231,7 @@ def run_pipeline(
             (r.timestamp / 1000, Alert.decode(r.value)) for r in asyncio.run(read_all(config, topics.alerts))
         ]
         released = server.released
+        pages_served = server.pages_served
 
     half = [(t, a) for t, a in records if a.fetched_at.timestamp() >= half_started and a.url in released]
     first_seen = {}  # an article id's first sequenced record (a redelivery is not a new latency)
@@ -256,6 +266,15 @@ def run_pipeline(
         ),
     }
     saturation_alerts = [al for t, al in alerts if t < half_started]
+    statuses: dict[str, int] = {}
+    for _, a in first_seen.values():
+        status = a.fulltext.status if a.fulltext else "none"
+        statuses[status] = statuses.get(status, 0) + 1
+    pages = {
+        "served": pages_served,
+        "status_half_load": dict(sorted(statuses.items())),
+        "wait_half_load_s": percentiles([a.fulltext.seconds for _, a in first_seen.values() if a.fulltext]),
+    }
     return {
         "articles_saturation": len(saturation),
         "articles_half_load": len(first_seen),
@@ -272,6 +291,7 @@ def run_pipeline(
         },
         "alerts": len(alerts),
         "alerts_at_saturation": len(saturation_alerts),
+        "pages": pages,
         "peak_rss_mb": round(peak_rss / 2**20, 1),
         "cpu_s_per_1000_articles": round(cpu_saturation / len(saturation) * 1000, 1),
         "_series": {"sequenced_at": stamps, "half_started": half_started},
@@ -292,7 +312,7 @@ def alerts_with_workers(
     n: int,
 ) -> dict[str, Alert]:
     """The alerts of ``stories`` on ``n`` workers (fresh topics and group), by id."""
-    with ReleaseServer() as server:
+    with ReleaseServer(pages=PAGES) as server:
         config = bench_config(wirewatch_config, server)
         configs = [config] + [sibling_worker(config, f"w{i}") for i in range(1, n)]
         for c in configs:
@@ -368,6 +388,8 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         return f"| {name} | " + " | ".join(cells) + " |"
 
     m = payload["machine"]
+    pages = figures["pages"]
+    wait = pages["wait_half_load_s"]
     lines = [
         "# End-to-end benchmark",
         "",
@@ -386,6 +408,11 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         f"| articles at saturation | {figures['articles_saturation']} | |",
         f"| articles at half load | {figures['articles_half_load']} | |",
         f"| alerts | {figures['alerts']} | |",
+        f"| article pages served (`fulltext: true` on every feed) | {pages['served']} | |",
+        "| the articles' full-text status at half load | "
+        + (", ".join(f"{k} {v}" for k, v in pages["status_half_load"].items()) or "–")
+        + " | |",
+        f"| page wait at half load (s), p50 / p99 | {wait.get('p50', '–')} / {wait.get('p99', '–')} | |",
         "",
         f"Latency at half load ({figures['half_load_offered_per_s']} articles/s offered, open loop), "
         "seconds:",
@@ -500,6 +527,12 @@ def test_pipeline_smoke(wirewatch_config, worker_factory, tmp_path: Path) -> Non
             continue
         assert p["count"] >= (1 if name == "fetched_to_probe_alert_s" else 20), (name, p)
         assert 0 < p["p50"] <= p["p99"], (name, p)
+    if PAGES:  # every article waited for its page, and the pages of BBC's whole articles were extracted
+        assert report["pages"]["served"] >= 300, report["pages"]
+        statuses = report["pages"]["status_half_load"]
+        assert statuses.get("extracted", 0) >= 1, statuses
+        assert "none" not in statuses, statuses
+        assert report["pages"]["wait_half_load_s"]["count"] == report["articles_half_load"]
     assert (tmp_path / "pipeline_e2e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| ratio to the ceiling |" in (tmp_path / "pipeline_e2e.md").read_text()
 
