@@ -136,10 +136,11 @@ class ReleaseServer:
 
     With ``pages``, an item's link is its article page here (``/<outlet>/<n>``, 404 until
     released), and the server has a robots.txt; without, links point at an unresolvable
-    host, so the full-text step gives up on them at once.
+    host, so the full-text step gives up on them at once. A page's link holds the server's
+    port, and so does the article's id: runs that compare alert ids share a ``port``.
     """
 
-    def __init__(self, window: int = 100, pages: bool = False) -> None:
+    def __init__(self, window: int = 100, pages: bool = False, port: int = 0) -> None:
         self.window = window
         self.pages = pages
         self.outlets = {o: _Outlet() for o in OUTLETS}
@@ -147,7 +148,7 @@ class ReleaseServer:
         self.pages_served = 0
         self._stories: dict[str, Story] = {}  # page path → story
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -54,6 +54,7 @@ from typing import Any
 
 import pytest
 
+from monitor.broker import free_port
 from monitor.config import EmbedConfig, FullTextConfig, WirewatchConfig
 from monitor.loading import load_detectors
 from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
@@ -317,9 +318,11 @@ def alerts_with_workers(
     worker_factory: Callable[..., Any],
     stories: list[Story],
     n: int,
+    port: int,
 ) -> dict[str, Alert]:
-    """The alerts of ``stories`` on ``n`` workers (fresh topics and group), by id."""
-    with ReleaseServer(pages=PAGES) as server:
+    """The alerts of ``stories`` on ``n`` workers (fresh topics and group), by id; the outlets on
+    ``port``, the same for every ``n`` (a page's URL, so its article's id, holds the port)."""
+    with ReleaseServer(pages=PAGES, port=port) as server:
         config = bench_config(wirewatch_config, server)
         configs = [config] + [sibling_worker(config, f"w{i}") for i in range(1, n)]
         for c in configs:
@@ -506,7 +509,8 @@ def test_pipeline_end_to_end(wirewatch_config, worker_factory) -> None:  # type:
     assert len(stories) >= n + 3000, len(stories)
     figures = run_pipeline(wirewatch_config, worker_factory, stories[:n], half_seconds, stories[n:])
     subset = stories[-1500:]
-    one, two = (alerts_with_workers(wirewatch_config, worker_factory, subset, k) for k in (1, 2))
+    port = free_port()
+    one, two = (alerts_with_workers(wirewatch_config, worker_factory, subset, k, port) for k in (1, 2))
     cooldowns = {d.id: d.cooldown for d in load_detectors(REPO / "examples" / "detectors.yaml").detectors}
     figures.update(compare_workers(one, two, cooldowns))
     write_report(figures, RESULTS)
