@@ -4,7 +4,8 @@ Run: ``make bench-pipeline`` (``pytest tests/benchmarks/test_pipeline_bench.py -
 about 25 minutes here). A smoke variant with a few hundred articles runs in the
 test command (``test_pipeline_smoke``): the same code, figures not recorded.
 Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOAD_SECONDS``
-(150 at half load), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling),
+(150 at half load), ``WIREWATCH_BENCH_HALF_RATE`` (articles/s offered in phase 3;
+default half the sustained rate), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling),
 ``WIREWATCH_BENCH_EMBED_WAIT`` (``embed.batch_wait``), ``WIREWATCH_BENCH_STORE_MB``
 (``dedup.store_memory_mb``, the sequencer's RocksDB budget), ``WIREWATCH_BENCH_PAGES``
 (1: every item links to its article page on the feed server, and every feed has
@@ -213,7 +214,7 @@ def run_pipeline(
             flush=True,
         )
 
-        rate = sustained / 2
+        rate = float(os.environ.get("WIREWATCH_BENCH_HALF_RATE") or sustained / 2)
         stories = half_load_stories[: max(int(rate * half_load_seconds), 20)]
         server.window = window_for(rate, stories)  # no more items per poll than needed (parsing costs CPU)
         half_started = time.time()
