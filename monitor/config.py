@@ -137,7 +137,18 @@ class KafkaConfig(Section):
     partitions: int = Field(
         8, ge=1, description="Partitions of the parallel topics (fixed once a topic exists)."
     )
-    replication_factor: int = Field(1, ge=1, description="Replication factor of created topics.")
+    replication_factor: int = Field(
+        1, ge=1, description="Replication factor of created topics (3 on a production cluster)."
+    )
+    min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "`min.insync.replicas` of created topics: how many copies a write with `acks=all` must "
+            "reach before it counts. Unset: one less than `replication_factor` (2 of 3), so one broker "
+            "may be down and nothing written is on one disk only; not set on topics with one replica."
+        ),
+    )
     article_retention: Duration = Field(
         7 * 86400.0, description="Retention of the article topics (raw and enriched)."
     )
@@ -158,6 +169,24 @@ class KafkaConfig(Section):
                 if not host or not port.isdigit():
                     raise ValueError(f"{server!r} is not host:port")
         return value
+
+    @field_validator("min_insync_replicas")
+    @classmethod
+    def _insync_within_replicas(cls, value: int | None, info: ValidationInfo) -> int | None:
+        replicas = info.data.get("replication_factor")  # declared above: validated first
+        if value is not None and replicas is not None and value > replicas:
+            raise ValueError(
+                f"{value} is more than replication_factor ({replicas}): "
+                "no write with acks=all could ever succeed"
+            )
+        return value
+
+    @property
+    def insync_replicas(self) -> int | None:
+        """``min.insync.replicas`` to set on created topics, or None (one replica: the broker's default)."""
+        if self.replication_factor == 1:
+            return None
+        return self.min_insync_replicas or self.replication_factor - 1
 
     @property
     def is_embedded(self) -> bool:

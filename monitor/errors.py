@@ -13,8 +13,9 @@ is written for the person running the command: what is wrong and what to do.
     │   ├── KafkaResolveError  Maven could not fetch Kafka from Maven Central
     │   ├── PortInUse          a port the broker needs is taken
     │   └── BrokerStartError   the JVM exited or did not answer in time
+    ├── KafkaAccessError       the brokers cannot be reached, or refuse us: TLS, SASL, the wrong protocol
     ├── TopicError             creating or checking topics failed
-    │   └── TopicMismatch      an existing topic has another partition count
+    │   └── TopicMismatch      an existing topic has another partition count, or (``--check``) drifted
     ├── ToolError              a tool from Debian's packages (``monitor.debian``; the tests' own
     │   │                      docker-compose and kcat errors subclass it in ``tests/debian_tools.py``)
     │   └── PrometheusError    Prometheus and promtool (``wirewatch prometheus``, the tests' server)
@@ -78,6 +79,10 @@ class PortInUse(BrokerError):
 
 class BrokerStartError(BrokerError):
     """The broker process exited early or did not answer metadata requests in time."""
+
+
+class KafkaAccessError(WirewatchError):
+    """No bootstrap server accepted us; the message names each server's cause (``streams.connection``)."""
 
 
 class TopicError(WirewatchError):

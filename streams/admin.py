@@ -2,7 +2,11 @@
 
 Faust creates only its own internal topics and silently accepts an existing
 topic whatever its partition count; the local broker disables auto-creation.
-So every command that touches Kafka first runs ``ensure_topics``.
+So every command that touches Kafka first runs ``ensure_topics``. A partition
+count other than ours is refused (keys would land elsewhere); a replication
+factor or topic config other than ours is drift: ``ensure`` reports it, and
+``topics ensure --check`` fails on it, so nobody runs on a topic that silently
+keeps one copy or a day of retention when the configuration says otherwise.
 """
 
 from __future__ import annotations
@@ -12,17 +16,33 @@ import logging
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from monitor.config import KafkaConfig
 from monitor.errors import TopicError, TopicMismatch
 from monitor.routing import RouteConfig
-from streams.connection import aiokafka_options
+from streams.connection import aiokafka_options, check_access
 from streams.topics import TopicSpec, topic_specs
 
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+
+
+@dataclass(frozen=True)
+class Drift:
+    """An existing topic's setting that differs from the configuration's."""
+
+    topic: str
+    setting: str  # "replication factor" or a topic config key
+    actual: str
+    configured: str
+
+    def __str__(self) -> str:
+        return (
+            f"topic {self.topic}: {self.setting} is {self.actual}, the configuration says {self.configured}"
+        )
 
 
 @dataclass
@@ -31,16 +51,27 @@ class EnsureReport:
 
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # with ``check``: not there, and not created
+    drift: list[Drift] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"{len(self.created)} topic(s) created, {len(self.existing)} already present"
+        text = f"{len(self.created)} topic(s) created, {len(self.existing)} already present"
+        if self.missing:
+            text += f", {len(self.missing)} missing"
+        return text + (f", {len(self.drift)} setting(s) differ from the configuration" if self.drift else "")
 
 
 async def ensure_topics(
-    kafka: KafkaConfig, specs: list[TopicSpec] | None = None, routes: tuple[RouteConfig, ...] = ()
+    kafka: KafkaConfig,
+    specs: list[TopicSpec] | None = None,
+    routes: tuple[RouteConfig, ...] = (),
+    *,
+    check: bool = False,
 ) -> EnsureReport:
-    """Create missing topics (the routes' too); raise ``TopicMismatch`` if one has other partitions."""
+    """Create missing topics (the routes' too) and report drift; raise ``TopicMismatch`` if one
+    has other partitions. ``check``: create nothing, only report what is missing or differs."""
     specs = topic_specs(kafka, routes) if specs is None else specs
+    await check_access(kafka)  # a refused client says why, instead of "unable to bootstrap"
     admin = AIOKafkaAdminClient(**aiokafka_options(kafka), request_timeout_ms=30000)
     try:
         await admin.start()
@@ -49,17 +80,27 @@ async def ensure_topics(
             f"cannot reach Kafka at {aiokafka_options(kafka)['bootstrap_servers']}: {exc}"
         ) from exc
     try:
-        return await _ensure(admin, specs)
+        report = await _ensure(admin, specs, create=not check)
+        present = [s for s in specs if s.name in report.existing]
+        report.drift.extend(await _drift(admin, present))
+        if not check:  # the caller goes on with them; say so where operators look
+            for drift in report.drift:
+                log.warning("%s", drift)
+        return report
     except KafkaError as exc:
         raise TopicError(f"topic administration failed: {exc}") from exc
     finally:
         await admin.close()
 
 
-async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> EnsureReport:
+async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec], create: bool = True) -> EnsureReport:
     report = EnsureReport()
     existing = set(await admin.list_topics())
     missing = [s for s in specs if s.name not in existing]
+    if not create:
+        report.missing.extend(s.name for s in missing)
+        specs = [s for s in specs if s.name in existing]
+        missing = []
     if missing:
         response = await admin.create_topics(
             [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs) for s in missing]
@@ -78,6 +119,35 @@ async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> EnsureR
     if specs:  # the new ones too: clients that start at once must find a leader for every partition
         await _check_partitions(admin, specs)
     return report
+
+
+async def _drift(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[Drift]:
+    """Replication factor and our topic configs, as the brokers have them, against ``specs``."""
+    if not specs:
+        return []
+    found: list[Drift] = []
+    for described in await admin.describe_topics([s.name for s in specs]):
+        spec = next(s for s in specs if s.name == described["topic"])
+        factors = {len(p["replicas"]) for p in described["partitions"]}
+        if factors and factors != {spec.replication_factor}:
+            factor = "/".join(str(f) for f in sorted(factors))
+            found.append(Drift(spec.name, "replication factor", factor, str(spec.replication_factor)))
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, s.name, configs=dict.fromkeys(s.configs)) for s in specs]
+    )
+    for response in responses:
+        for error_code, error_message, _type, name, entries, *_ in response.resources:
+            if error_code != 0:
+                reason = error_message or f"error {error_code}"
+                raise TopicError(f"describing the configs of topic {name} failed: {reason}")
+            spec = next(s for s in specs if s.name == name)
+            actual = {entry[0]: entry[1] for entry in entries}
+            found.extend(
+                Drift(name, key, actual.get(key, "unset"), value)
+                for key, value in spec.configs.items()
+                if actual.get(key) != value
+            )
+    return found
 
 
 async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0) -> None:

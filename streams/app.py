@@ -52,6 +52,12 @@ class StageContext:
                 self.services["embedder"] = Embedder(self.config.pipeline.embed)
             return cast("Embedder", self.services["embedder"])
 
+    @property
+    def changelog_configs(self) -> dict[str, str]:
+        """Configs of the changelog topics Faust creates for our tables: our ``min.insync.replicas``."""
+        replicas = self.config.kafka.insync_replicas
+        return {"min.insync.replicas": str(replicas)} if replicas else {}
+
     def raw_topic(self, name: str) -> Any:
         """A Faust topic of bytes keys and values; partitions come from our topic specs."""
         return self.app.topic(

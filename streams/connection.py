@@ -1,15 +1,24 @@
 """How our processes reach Kafka: bootstrap servers and security options, from config.
 
 One function per client family (aiokafka, Faust) so the SASL/SSL settings are
-translated in exactly one place.
+translated in exactly one place. ``check_access`` connects once before a
+command starts its clients: a Kafka client that cannot authenticate retries
+with a generic "unable to bootstrap", so the cause (a wrong password, an
+untrusted CA, TLS against a plaintext port or the reverse) is found here and
+named in the error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
+from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
+
 from monitor.config import KafkaConfig
+from monitor.errors import KafkaAccessError
 
 
 def bootstrap_servers(kafka: KafkaConfig) -> list[str]:
@@ -66,3 +75,48 @@ def producer_options(kafka: KafkaConfig) -> dict[str, Any]:
 def faust_broker_url(kafka: KafkaConfig) -> str:
     """Faust's ``broker`` setting: ``kafka://h1:p1;h2:p2``."""
     return "kafka://" + ";".join(bootstrap_servers(kafka))
+
+
+async def check_access(kafka: KafkaConfig, within: float = 15.0) -> None:
+    """Connect and authenticate to a bootstrap server; ``KafkaAccessError`` naming why none took us."""
+    options = aiokafka_options(kafka)
+    reasons = []
+    for server in options.pop("bootstrap_servers"):
+        host, _, port = server.rpartition(":")
+        try:
+            conn = await asyncio.wait_for(
+                create_conn(host, int(port), request_timeout_ms=int(within * 1000), **options), within
+            )
+        except Exception as exc:  # every cause is named in the message
+            reasons.append(f"{server}: {_cause(kafka, exc)}")
+            continue
+        conn.close()
+        return
+    raise KafkaAccessError("no Kafka bootstrap server accepted the connection:\n  " + "\n  ".join(reasons))
+
+
+def _cause(kafka: KafkaConfig, exc: BaseException) -> str:
+    """What went wrong connecting, in the terms of the ``kafka.security`` settings."""
+    sec = kafka.security
+    tls = sec.protocol.endswith("SSL")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        trusted = f"kafka.security.ssl_cafile ({sec.ssl_cafile})" if sec.ssl_cafile else "the system's CAs"
+        return f"TLS: the broker's certificate is not trusted by {trusted}: {exc.verify_message or exc}"
+    if isinstance(exc, ssl.SSLError):
+        return (
+            f"TLS handshake failed ({exc.reason or exc}); kafka.security.protocol is {sec.protocol}: "
+            "is this listener TLS, and does it want a client certificate (ssl_certfile/ssl_keyfile)?"
+        )
+    if isinstance(exc, SaslAuthenticationFailed):
+        return (
+            f"SASL authentication failed for user {sec.sasl_username!r} ({sec.sasl_mechanism}): {exc}. "
+            "Check kafka.security.sasl_username and sasl_password."
+        )
+    if isinstance(exc, ConnectionRefusedError | OSError) and not isinstance(exc, KafkaError):
+        return f"cannot connect: {exc}"
+    if isinstance(exc, KafkaConnectionError | asyncio.TimeoutError | TimeoutError) and not tls:
+        return (
+            f"the broker closed the connection or did not answer; kafka.security.protocol is {sec.protocol}: "
+            "a TLS listener (SSL or SASL_SSL) does that to a client that does not speak TLS"
+        )
+    return f"{type(exc).__name__}: {exc}"

@@ -11,7 +11,14 @@ them, but nothing processed them, and nothing seeks back.
   records fetched after that seek and dropped are never read again, and the
   worker waits for them forever.
 
-``WirewatchApp`` (``streams.app``) uses both through ``Transport``.
+One setting Faust does not expose, in the same place:
+
+- ``Producer``: idempotent (``enable_idempotence``, ``acks=all``). A retried
+  send after a broker failover (a leader that wrote the batch but whose answer
+  was lost) is written once, not twice; Faust turns idempotence on only inside
+  exactly-once transactions.
+
+``WirewatchApp`` (``streams.app``) uses them through ``Transport``.
 """
 
 from __future__ import annotations
@@ -119,7 +126,15 @@ class Consumer(faust_aiokafka.Consumer):
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class Producer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer, idempotent outside transactions too."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with our ``Consumer``."""
+    """Faust's aiokafka transport with our ``Consumer`` and ``Producer``."""
 
     Consumer = Consumer
+    Producer = Producer

@@ -115,7 +115,7 @@ async def sync_feeds(config: WirewatchConfig, *, dry_run: bool = False, remove: 
         report.removed.append(feed_id)
         messages.append((feed_id.encode(), None))
     if messages and not dry_run:
-        producer = AIOKafkaProducer(**aiokafka_options(config.kafka), acks="all")
+        producer = AIOKafkaProducer(**aiokafka_options(config.kafka), acks="all", enable_idempotence=True)
         await producer.start()
         try:
             batch = [await producer.send(topic, value, key=key) for key, value in messages]

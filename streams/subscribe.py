@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from detectors.base import Severity
 from monitor.config import KafkaConfig
 from monitor.errors import RecordDecodeError
-from streams.connection import aiokafka_options
+from streams.connection import aiokafka_options, check_access
 from streams.records import Alert, SequencedArticle
 
 SEEN_IDS = 100_000  # alert ids remembered per subscriber (about 10 MB)
@@ -115,6 +115,7 @@ async def _records(
     kafka: KafkaConfig, topic: str, since: datetime | None, follow: bool
 ) -> AsyncIterator[tuple[int, int, bytes]]:
     """(partition, offset, value) of ``topic``'s records from ``since`` (default: the end)."""
+    await check_access(kafka)  # a refused subscriber says why, instead of retrying
     consumer = AIOKafkaConsumer(**aiokafka_options(kafka), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -84,10 +84,12 @@ def topic_specs(kafka: KafkaConfig, routes: tuple[RouteConfig, ...] = ()) -> lis
     rf = kafka.replication_factor
     n = kafka.partitions
 
-    def retention(seconds: float) -> dict[str, str]:
-        return {"cleanup.policy": "delete", "retention.ms": str(int(seconds * MS_PER_SECOND))}
+    insync = {"min.insync.replicas": str(kafka.insync_replicas)} if kafka.insync_replicas else {}
 
-    compact = {"cleanup.policy": "compact"}
+    def retention(seconds: float) -> dict[str, str]:
+        return {"cleanup.policy": "delete", "retention.ms": str(int(seconds * MS_PER_SECOND)), **insync}
+
+    compact = {"cleanup.policy": "compact", **insync}
     return [
         TopicSpec(names.feeds, n, rf, compact, "feed registry, key = feed id"),
         TopicSpec(

@@ -13,12 +13,13 @@ import typer
 from typer.core import TyperGroup
 
 from monitor.cli.common import ExitCode, console, escape
-from monitor.errors import BrokerError, ConfigError, TopicError, WirewatchError
+from monitor.errors import BrokerError, ConfigError, KafkaAccessError, TopicError, WirewatchError
 
 # (error class, the message's lead, exit code): the first that matches wins
 ERROR_EXITS: tuple[tuple[type[WirewatchError], str, ExitCode], ...] = (
     (ConfigError, "invalid configuration", ExitCode.CONFIG),
     (BrokerError, "kafka:", ExitCode.KAFKA),
+    (KafkaAccessError, "kafka:", ExitCode.KAFKA),
     (TopicError, "kafka:", ExitCode.KAFKA),
     (WirewatchError, "error:", ExitCode.FAILURE),
 )

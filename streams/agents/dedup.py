@@ -338,6 +338,7 @@ def register(ctx: StageContext) -> None:
             value_type=bytes,
             store=_store_url(settings, name),
             options=options[name],
+            extra_topic_configs=ctx.changelog_configs,
         )
         for name in SEQUENCER_TABLES
     }

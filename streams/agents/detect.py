@@ -265,6 +265,7 @@ def attach(ctx: StageContext, store: str, options: dict[str, int] | None) -> Det
         value_type=bytes,
         store=store,
         options=options,
+        extra_topic_configs=ctx.changelog_configs,
     )
     document = ctx.config.detectors_document()
     started = time.monotonic()

@@ -454,6 +454,7 @@ def register(ctx: StageContext) -> None:
         partitions=ctx.config.kafka.partitions,
         key_type=bytes,
         value_type=bytes,
+        extra_topic_configs=ctx.changelog_configs,
     )
     scheduler = PollScheduler(ctx, table)
     ctx.services["poll"] = scheduler

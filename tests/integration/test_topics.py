@@ -9,7 +9,7 @@ import sys
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from monitor.errors import TopicMismatch
+from monitor.errors import TopicError, TopicMismatch
 from streams.admin import ensure_topics
 from streams.connection import aiokafka_options
 from streams.topics import Topics, topic_specs
@@ -65,3 +65,50 @@ async def test_ensure_refuses_topic_with_other_partition_count(wirewatch_config,
     )
     assert result.returncode == 4, result.stderr
     assert f"topic {raw} has 2 partitions" in result.stderr
+
+
+async def test_drift_is_reported_and_check_fails_without_creating(wirewatch_config, tmp_path) -> None:
+    """A topic keeping a day where the configuration says a week is drift: listed; ``--check`` fails."""
+    config = wirewatch_config(kafka={"partitions": 2, "article_retention": "7d"})
+    topics = Topics(config.kafka.topic_prefix)
+    admin = AIOKafkaAdminClient(**aiokafka_options(config.kafka))
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topics.articles_raw, 2, 1, topic_configs={"retention.ms": str(86_400_000)})]
+        )
+    finally:
+        await admin.close()
+    path = write_config(config, tmp_path / "wirewatch.yaml")
+
+    def topics_ensure(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "topics", "ensure", "-c", str(path), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    differs = (
+        f"differs: topic {topics.articles_raw}: retention.ms is 86400000, the configuration says 604800000"
+    )
+    checked = await asyncio.to_thread(topics_ensure, "--check")
+    assert checked.returncode == 4, checked.stderr
+    assert differs in checked.stdout
+    assert f"missing: {topics.alerts}" in checked.stdout
+    assert "setting(s) differing from the configuration" in checked.stderr
+    assert (await _describe(config, [topics.alerts])).get(topics.alerts, 0) == 0, "--check creates nothing"
+
+    ensured = await asyncio.to_thread(topics_ensure)  # creates the missing ones, lists the drift, goes on
+    assert ensured.returncode == 0, ensured.stderr
+    assert differs in ensured.stdout
+    report = await ensure_topics(config.kafka)
+    assert [str(d) for d in report.drift] == [differs.removeprefix("differs: ")]
+    assert report.created == []
+
+
+async def test_a_replication_factor_the_cluster_cannot_meet_is_a_clear_error(wirewatch_config) -> None:
+    """On one broker a replication factor of 3 cannot be met: Kafka's reason, not a hang."""
+    config = wirewatch_config(kafka={"replication_factor": 3})
+    with pytest.raises(TopicError, match="replication factor"):
+        await ensure_topics(config.kafka)

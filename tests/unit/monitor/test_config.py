@@ -160,6 +160,25 @@ def test_bootstrap_servers_need_ports() -> None:
     assert "'broker-1' is not host:port" in issue
 
 
+def test_min_insync_replicas_defaults_to_one_less_than_the_replicas() -> None:
+    from streams.topics import topic_specs
+
+    assert parse_config("{}").kafka.insync_replicas is None  # one replica: the broker's default
+    three = parse_config("kafka:\n  replication_factor: 3\n").kafka
+    assert three.insync_replicas == 2
+    specs = topic_specs(three)
+    assert {s.configs.get("min.insync.replicas") for s in specs} == {"2"}, "every topic, compacted ones too"
+    assert parse_config("kafka: {replication_factor: 3, min_insync_replicas: 3}").kafka.insync_replicas == 3
+
+
+def test_min_insync_replicas_above_the_replicas_is_refused() -> None:
+    [issue] = errors_of("kafka:\n  replication_factor: 2\n  min_insync_replicas: 3\n")
+    assert issue == (
+        "w.yaml:3:3: kafka.min_insync_replicas: Value error, 3 is more than replication_factor (2): "
+        "no write with acks=all could ever succeed"
+    )
+
+
 def test_duplicate_feed_ids_are_refused() -> None:
     issues = errors_of("feeds:\n  - {id: a, url: 'http://x.org/1'}\n  - {id: a, url: 'http://x.org/2'}\n")
     assert any("id 'a' is used twice" in i for i in issues)

@@ -10,7 +10,14 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.cli.common import ExitCode
 from monitor.cli.root import exit_for
-from monitor.errors import BrokerError, ConfigError, KafkaResolveError, TopicMismatch, WirewatchError
+from monitor.errors import (
+    BrokerError,
+    ConfigError,
+    KafkaAccessError,
+    KafkaResolveError,
+    TopicMismatch,
+    WirewatchError,
+)
 
 runner = CliRunner()
 
@@ -50,6 +57,7 @@ def test_an_invalid_config_is_exit_3_with_its_message(tmp_path: Path) -> None:
         (ConfigError("f.yaml", ["f.yaml:1:1: bad"]), ExitCode.CONFIG),
         (KafkaResolveError("offline"), ExitCode.KAFKA),
         (BrokerError("down"), ExitCode.KAFKA),
+        (KafkaAccessError("SASL authentication failed"), ExitCode.KAFKA),
         (TopicMismatch("3 partitions, not 4"), ExitCode.KAFKA),
         (WirewatchError("other"), ExitCode.FAILURE),
     ],
