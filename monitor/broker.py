@@ -13,6 +13,12 @@ Two lifetimes:
   leaves its group and commits while the broker is still there;
 * detached (``wirewatch broker start``): it outlives the command; ``wirewatch
   broker stop`` finds it through the pid file in its data directory.
+
+With a ``BrokerSecurity`` it is a secured broker, as a production cluster is:
+its one client listener is SASL_SSL (SCRAM-SHA-512 users created when the
+storage is formatted), brokers and the controller talk over mutual TLS on
+listeners of their own, and ACLs are enforced (``StandardAuthorizer``, nothing
+allowed that no ACL allows). The tests run Wirewatch against it unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import asyncio
 import base64
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
 import re
@@ -71,6 +78,19 @@ _POM = """<?xml version="1.0" encoding="UTF-8"?>
       <artifactId>kafka_2.13</artifactId>
       <version>{kafka}</version>
     </dependency>
+    <!-- the command-line tools (kafka-acls.sh is org.apache.kafka.tools.AclCommand), without
+         Kafka Connect, which they bring along for tools we never run -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>{kafka}</version>
+      <exclusions>
+        <exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId></exclusion>
+        <exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-api</artifactId></exclusion>
+        <exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-json</artifactId></exclusion>
+        <exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-transforms</artifactId></exclusion>
+      </exclusions>
+    </dependency>
     <!-- Kafka's pom brings slf4j 1.7; the log4j2 binding needs 2.x -->
     <dependency>
       <groupId>org.slf4j</groupId>
@@ -90,6 +110,14 @@ _POM = """<?xml version="1.0" encoding="UTF-8"?>
   </dependencies>
 </project>
 """
+
+
+# Kafka's scripts and the classes they run (bin/kafka-*.sh call kafka-run-class.sh with these)
+KAFKA_TOOLS = {
+    "kafka-acls.sh": "org.apache.kafka.tools.AclCommand",
+    "kafka-configs.sh": "kafka.admin.ConfigCommand",
+    "kafka-topics.sh": "org.apache.kafka.tools.TopicCommand",
+}
 
 
 def check_java() -> str:
@@ -123,8 +151,24 @@ class KafkaDistribution:
         return (self.cache or wirewatch_home() / "kafka") / self.version / "libs"
 
     @property
+    def pom(self) -> str:
+        return _POM.format(kafka=self.version, log4j=LOG4J_VERSION, slf4j=SLF4J_VERSION)
+
+    @property
     def ready(self) -> bool:
-        return (self.libs / ".complete").exists()
+        """Resolved, from this very POM: a cache made for fewer jars is resolved again."""
+        try:
+            return (self.libs / ".complete").read_text() == self._stamp
+        except OSError:
+            return False
+
+    @property
+    def _stamp(self) -> str:
+        return f"{self.version} {hashlib.sha256(self.pom.encode()).hexdigest()[:16]}"
+
+    def tool(self, script: str, java: str = "java") -> list[str]:
+        """The command line of one of Kafka's ``bin/`` scripts (``kafka-acls.sh``) on these jars."""
+        return [java, "-Xmx256m", "-cp", f"{self.libs}/*", KAFKA_TOOLS[script]]
 
     def resolve(self, progress: Progress = lambda _: None) -> Path:
         """Fetch the jars with Maven once; later calls return at once."""
@@ -140,7 +184,7 @@ class KafkaDistribution:
         self.libs.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.libs.parent) as tmp:
             pom = Path(tmp) / "pom.xml"
-            pom.write_text(_POM.format(kafka=self.version, log4j=LOG4J_VERSION, slf4j=SLF4J_VERSION))
+            pom.write_text(self.pom)
             staging = Path(tmp) / "libs"
             cmd = [
                 mvn,
@@ -160,7 +204,7 @@ class KafkaDistribution:
                     f"Maven could not resolve org.apache.kafka:kafka_2.13:{self.version} "
                     f"(exit {result.returncode}). Is Maven Central reachable?\n{tail}"
                 )
-            (staging / ".complete").write_text(self.version)
+            (staging / ".complete").write_text(self._stamp)
             if self.libs.exists():
                 shutil.rmtree(self.libs)
             staging.rename(self.libs)
@@ -209,6 +253,60 @@ def _pid_alive(pid: int) -> bool:
 
 
 @dataclass(frozen=True)
+class BrokerSecurity:
+    """A secured broker's keys, users and rights (PEM files, as Kafka and Python both read them).
+
+    Listeners: ``CLIENT`` (the broker's port) is SASL_SSL with SCRAM-SHA-512;
+    ``INTERNAL`` (``internal_port``) and ``CONTROLLER`` are TLS with client
+    certificates required: the broker's own certificate is its principal
+    there (``User:CN=...``), and a client holding a certificate of the same CA
+    may use ``INTERNAL`` too (mutual TLS, principal from its certificate).
+    """
+
+    keystore: Path  # the broker's private key, then its certificate chain (unencrypted PEM)
+    truststore: Path  # the CA certificates it trusts, for client certificates
+    broker_principal: str  # ``User:CN=...`` of the keystore's certificate: a super user
+    scram_users: tuple[tuple[str, str], ...]  # (name, password), created at format time
+    admin: tuple[str, str]  # one of them, a super user: how this module probes the broker
+    internal_port: int = 0  # 0: any free port
+    acls: bool = True  # StandardAuthorizer, deny unless an ACL allows
+
+    @property
+    def super_users(self) -> str:
+        return f"{self.broker_principal};User:{self.admin[0]}"
+
+    def client_options(self) -> dict[str, object]:
+        """aiokafka keywords for the admin user over the client listener."""
+        import ssl
+
+        return {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.admin[0],
+            "sasl_plain_password": self.admin[1],
+            "ssl_context": ssl.create_default_context(cafile=str(self.truststore)),
+        }
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64, as ``kafka-storage random-uuid`` makes."""
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # as Kafka's Uuid does: a leading dash reads as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """A broker's place in a cluster (the default: a cluster of its own, one node)."""
+
+    node_id: int = 1
+    voters: str | None = None  # ``controller.quorum.voters`` of every node; None: this one alone
+    cluster_id: str | None = None  # shared by every node; None: a new one
+    replicas: int = 1  # replication of Kafka's internal topics, and the default for new ones
+
+
+@dataclass(frozen=True)
 class BrokerStatus:
     running: bool
     pid: int | None
@@ -227,13 +325,19 @@ class LocalBroker:
         heap_mb: int = 512,
         kafka_version: str = DEFAULT_KAFKA_VERSION,
         distribution: KafkaDistribution | None = None,
+        security: BrokerSecurity | None = None,
+        node: ClusterNode | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
+        self.security = security
+        self.node = node or ClusterNode()
+        self.internal_port = (security.internal_port or free_port()) if security else 0
         self.heap_mb = heap_mb
         self.distribution = distribution or KafkaDistribution(kafka_version)
         self.process: subprocess.Popen[bytes] | None = None
+        self._launched = 0.0
 
     # paths
     @property
@@ -266,16 +370,22 @@ class LocalBroker:
         if running is not None:
             pid, bootstrap = running
             self.port = int(bootstrap.rsplit(":", 1)[1])
-            if _probe(self.bootstrap, 5.0):
+            if _probe(self.bootstrap, 5.0, self._probe_options()):
                 progress(f"Kafka already running at {self.bootstrap} (pid {pid})")
                 return self
             raise BrokerStartError(
                 f"a broker process (pid {pid}) owns {self.data_dir} but does not answer; "
                 "run `wirewatch broker stop` first"
             )
+        self.launch(attached=attached, progress=progress)
+        return self.wait_started(timeout, progress)
+
+    def launch(self, *, attached: bool = True, progress: Progress = lambda _: None) -> None:
+        """Format the storage if new and start the JVM, without waiting for it (a cluster's nodes
+        are launched together: each waits for the others' votes)."""
         java = check_java()
         libs = self.distribution.resolve(progress)
-        for port in (self.port, self.controller_port):
+        for port in (self.port, self.controller_port, *([self.internal_port] if self.security else [])):
             if not _port_free(port):
                 raise PortInUse(
                     f"port {port} on 127.0.0.1 is already in use (another Kafka?). "
@@ -285,7 +395,6 @@ class LocalBroker:
         props = self._write_config()
         self._format(java, libs, props)
         progress(f"starting Kafka {self.distribution.version} on {self.bootstrap} (data in {self.data_dir})…")
-        started = time.monotonic()
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -310,12 +419,16 @@ class LocalBroker:
                 preexec_fn=die_with_parent if attached else None,
             )
         self.pid_file.write_text(json.dumps({"pid": self.process.pid, "bootstrap": self.bootstrap}))
+        self._launched = time.monotonic()
+
+    def wait_started(self, timeout: float = 90.0, progress: Progress = lambda _: None) -> LocalBroker:
+        """Until the launched broker answers metadata requests; stopped again if it does not."""
         try:
             self._wait_ready(timeout)
         except BaseException:
             self.stop()
             raise
-        progress(f"Kafka ready at {self.bootstrap} in {time.monotonic() - started:.1f}s")
+        progress(f"Kafka ready at {self.bootstrap} in {time.monotonic() - self._launched:.1f}s")
         return self
 
     def stop(self, timeout: float = 30.0) -> bool:
@@ -348,7 +461,7 @@ class LocalBroker:
         if recorded is None:
             return BrokerStatus(False, None, None, False)
         pid, bootstrap = recorded
-        return BrokerStatus(True, pid, bootstrap, _probe(bootstrap, 3.0))
+        return BrokerStatus(True, pid, bootstrap, _probe(bootstrap, 3.0, self._probe_options()))
 
     def __enter__(self) -> LocalBroker:
         return self.start()
@@ -371,10 +484,11 @@ class LocalBroker:
 
     def _write_config(self) -> Path:
         props = self.data_dir / "server.properties"
+        replicas = str(self.node.replicas)
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node.node_id),
+            "controller.quorum.voters": self.node.voters or f"1@127.0.0.1:{self.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -383,27 +497,64 @@ class LocalBroker:
             "log.dirs": str(self.log_dir),
             "auto.create.topics.enable": "false",
             "num.partitions": "1",
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": "8",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": str(max(1, self.node.replicas - 1)),
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": str(max(1, self.node.replicas - 1)),
+            "default.replication.factor": replicas,
+            "min.insync.replicas": str(max(1, self.node.replicas - 1)),
             "group.initial.rebalance.delay.ms": "0",
             "log.cleaner.dedupe.buffer.size": str(8 * 1024 * 1024),
             # historical articles carry old timestamps; keep them (retention is by broker time)
             "log.message.timestamp.type": "CreateTime",
         }
+        if self.security is not None:
+            settings.update(self._secured_settings(self.security))
         props.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         (self.data_dir / "log4j2.properties").write_text(_LOG4J.format(log=self.log_file))
         return props
 
+    def _secured_settings(self, security: BrokerSecurity) -> dict[str, str]:
+        host = "127.0.0.1"
+        return {
+            "listeners": (
+                f"CLIENT://{host}:{self.port},INTERNAL://{host}:{self.internal_port},"
+                f"CONTROLLER://{host}:{self.controller_port}"
+            ),
+            "advertised.listeners": f"CLIENT://{host}:{self.port},INTERNAL://{host}:{self.internal_port}",
+            "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL",
+            "inter.broker.listener.name": "INTERNAL",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.client.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            ),
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(security.keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(security.truststore),
+            "ssl.client.auth": "required",  # INTERNAL and CONTROLLER: certificates both ways
+            "listener.name.client.ssl.client.auth": "none",  # CLIENT: SCRAM says who it is
+            "ssl.endpoint.identification.algorithm": "https",
+            **(
+                {
+                    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                    "super.users": security.super_users,
+                    "allow.everyone.if.no.acl.found": "false",
+                }
+                if security.acls
+                else {}
+            ),
+        }
+
+    def _probe_options(self) -> dict[str, object]:
+        return self.security.client_options() if self.security else {}
+
     def _format(self, java: str, libs: Path, props: Path) -> None:
         if (self.log_dir / "meta.properties").exists():
             return
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # as Kafka's Uuid does: a leading dash reads as an option
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self.node.cluster_id or new_cluster_id()
         result = subprocess.run(
             [
                 java,
@@ -417,6 +568,11 @@ class LocalBroker:
                 cluster_id,
                 "-c",
                 str(props),
+                *(
+                    arg
+                    for name, password in (self.security.scram_users if self.security else ())
+                    for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+                ),
             ],
             capture_output=True,
             text=True,
@@ -435,7 +591,7 @@ class LocalBroker:
                     f"Kafka exited with code {code} during start-up. Last lines of {self.log_file}:\n"
                     + self.log_tail()
                 )
-            if _probe(self.bootstrap, 2.0):
+            if _probe(self.bootstrap, 2.0, self._probe_options()):
                 return
             time.sleep(0.3)
         raise BrokerStartError(
@@ -448,6 +604,65 @@ class LocalBroker:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+class LocalCluster:
+    """``size`` KRaft nodes on loopback, each a broker and a controller (a quorum of ``size``).
+
+    Replicated as production is: Kafka's internal topics and new topics get
+    ``size`` replicas (at most 3), ``min.insync.replicas`` one less. Nodes are
+    started together (each waits for the quorum) and can be stopped, killed
+    and started again one by one, for failover drills.
+    """
+
+    def __init__(
+        self, data_dir: Path, size: int = 3, heap_mb: int = 384, kafka_version: str = DEFAULT_KAFKA_VERSION
+    ) -> None:
+        ports = [(free_port(), free_port()) for _ in range(size)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{controller}" for i, (_, controller) in enumerate(ports))
+        cluster_id = new_cluster_id()
+        distribution = KafkaDistribution(kafka_version)
+        self.nodes = [
+            LocalBroker(
+                Path(data_dir) / f"node{i + 1}",
+                port=port,
+                controller_port=controller,
+                heap_mb=heap_mb,
+                distribution=distribution,
+                node=ClusterNode(i + 1, voters, cluster_id, min(size, 3)),
+            )
+            for i, (port, controller) in enumerate(ports)
+        ]
+
+    @property
+    def bootstrap(self) -> list[str]:
+        return [node.bootstrap for node in self.nodes]
+
+    def start(self, timeout: float = 120.0, progress: Progress = lambda _: None) -> LocalCluster:
+        """Launch every node (attached, from this thread), then wait until each answers."""
+        try:
+            for node in self.nodes:
+                node.launch(attached=True, progress=progress)
+            for node in self.nodes:
+                node.wait_started(timeout, progress)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Every node at once: stopped one by one, the last ones wait for a quorum that is gone."""
+        threads = [threading.Thread(target=node.stop) for node in self.nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 _LOG4J = """status = warn
@@ -471,8 +686,10 @@ def _is_kafka(pid: int) -> bool:
     return b"kafka.Kafka" in cmdline
 
 
-def _probe(bootstrap: str, timeout: float) -> bool:
-    """True when the broker answers a metadata request listing at least one broker."""
+def _probe(bootstrap: str, timeout: float, options: dict[str, object] | None = None) -> bool:
+    """True when the broker answers a metadata request listing at least one broker.
+
+    ``options``: the aiokafka security keywords a secured broker needs."""
     host, _, port = bootstrap.rpartition(":")
     try:  # cheap check first, so start-up polling does not fill the log with refused connections
         socket.create_connection((host, int(port)), timeout=timeout).close()
@@ -482,7 +699,9 @@ def _probe(bootstrap: str, timeout: float) -> bool:
     async def ask() -> bool:
         from aiokafka.client import AIOKafkaClient
 
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), **(options or {})
+        )
         try:
             await asyncio.wait_for(client.bootstrap(), timeout)
             return bool(client.cluster.brokers())
@@ -512,9 +731,12 @@ def find_broker_processes() -> Iterator[int]:
 
 __all__ = [
     "BrokerError",
+    "BrokerSecurity",
     "BrokerStatus",
+    "ClusterNode",
     "KafkaDistribution",
     "LocalBroker",
+    "LocalCluster",
     "check_java",
     "find_broker_processes",
     "free_port",

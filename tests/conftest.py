@@ -22,7 +22,7 @@ settings.register_profile("repeatable", max_examples=300, derandomize=True, **_P
 settings.register_profile("explore", max_examples=3000, **_PROPERTY_DEFAULTS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-pytest_plugins = ["tests.kafka_fixtures", "tests.feed_server"]
+pytest_plugins = ["tests.kafka_fixtures", "tests.secured_kafka", "tests.feed_server"]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
