@@ -119,4 +119,10 @@ def _cause(kafka: KafkaConfig, exc: BaseException) -> str:
             f"the broker closed the connection or did not answer; kafka.security.protocol is {sec.protocol}: "
             "a TLS listener (SSL or SASL_SSL) does that to a client that does not speak TLS"
         )
+    if isinstance(exc, KafkaConnectionError) and tls and not sec.ssl_certfile:
+        return (
+            "the broker closed the connection after the TLS handshake: a listener that wants a client "
+            "certificate (mutual TLS) does that to a client without one (kafka.security.ssl_certfile "
+            "and ssl_keyfile)"
+        )
     return f"{type(exc).__name__}: {exc}"

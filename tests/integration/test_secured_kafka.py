@@ -91,7 +91,15 @@ def test_a_plaintext_client_fails_at_once(secured_config, tmp_path: Path) -> Non
 def grant(secured_kafka: SecuredKafka, config: WirewatchConfig, folder: Path, *args: str) -> list[str]:
     """``wirewatch topics acls ARGS`` printed the commands; run each as the admin, as the docs say."""
     printed = wirewatch(
-        config, folder, "topics", "acls", *args, "--command-config", str(secured_kafka.admin_properties())
+        config,
+        folder,
+        "topics",
+        "acls",
+        *args,
+        "--bootstrap",
+        secured_kafka.bootstrap,  # the admin's listener (SASL_SSL)
+        "--command-config",
+        str(secured_kafka.admin_properties()),
     )
     assert printed.returncode == 0, printed.stderr
     lines = printed.stdout.splitlines()
@@ -184,3 +192,37 @@ async def test_least_rights_run_the_pipeline_and_a_subscriber_can_only_read_aler
     refused = wirewatch(reader, tmp_path / "reader", "detectors", "apply", str(detectors_file))
     assert refused.returncode == 4, refused.stderr
     assert "authoriz" in refused.stderr.lower(), refused.stderr
+
+
+def test_mutual_tls_authenticates_by_certificate_and_acls_authorize_it(
+    secured_kafka: SecuredKafka, secured_config, tmp_path: Path
+) -> None:
+    """``protocol: SSL`` with a client certificate (its key under a password) on the brokers' mutual
+    TLS listener: the certificate is the principal (``User:CN=wirewatch-mtls``), refused until
+    the worker's ACLs name it; without a certificate the handshake itself fails, and says so."""
+    cert = secured_kafka.client_cert
+    mtls = {
+        "bootstrap": [secured_kafka.internal_bootstrap],
+        "security": {
+            "protocol": "SSL",
+            "ssl_cafile": str(secured_kafka.ca.cert),
+            "ssl_certfile": str(cert.chain),
+            "ssl_keyfile": str(cert.key),
+            "ssl_password": cert.password,
+        },
+    }
+    config = secured_config("admin", kafka=mtls)
+    before = wirewatch(config, tmp_path / "before", "topics", "ensure")
+    assert before.returncode == 4, before.stderr
+    assert "authoriz" in before.stderr.lower(), before.stderr
+
+    grant(secured_kafka, config, tmp_path / "grant", "worker", "User:CN=wirewatch-mtls")
+    after = wirewatch(config, tmp_path / "after", "topics", "ensure")
+    assert after.returncode == 0, after.stderr
+
+    anonymous = {"security": {"protocol": "SSL", "ssl_cafile": str(secured_kafka.ca.cert)}}
+    without = secured_config("admin", kafka={**mtls, **anonymous})
+    result, seconds = refused(without, tmp_path / "without")
+    assert result.returncode == 4, result.stderr
+    assert "a listener that wants a client certificate (mutual TLS)" in result.stderr, result.stderr
+    assert seconds < FAIL_WITHIN
