@@ -72,12 +72,14 @@ def test_unknown_role_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_operations_guide_shows_the_tested_config_and_its_commands_verbatim(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """docs/operations.md quotes examples/secured-kafka.yaml (which the secured-broker tests load)
-    and the commands ``topics acls`` prints for it, character for character."""
+    """docs/operations.md (and the README) quote examples/secured-kafka.yaml, which the
+    secured-broker tests load, and the guide the commands ``topics acls`` prints for it,
+    character for character."""
     repo = Path(__file__).resolve().parents[4]
     guide = (repo / "docs" / "operations.md").read_text()
     example = repo / "examples" / "secured-kafka.yaml"
     assert example.read_text() in guide
+    assert example.read_text() in (repo / "README.md").read_text()
     monkeypatch.setenv("KAFKA_PASSWORD", "unused")
     for role, principal in (("worker", "User:wirewatch"), ("subscriber", "User:analyst")):
         result = runner.invoke(app, ["topics", "acls", role, principal, "-c", str(example)])
