@@ -65,26 +65,29 @@ def wirewatch_config(kafka_broker: LocalBroker, tmp_path: Path) -> ConfigFactory
     """``wirewatch_config(**sections)`` → a config isolated from every other test's."""
 
     def make(**overrides: Any) -> WirewatchConfig:
-        n = next(_counter)
-        tag = f"t{n}-{uuid.uuid4().hex[:6]}"
-        base: dict[str, Any] = {
-            "kafka": {
-                "bootstrap": [kafka_broker.bootstrap],
-                "topic_prefix": f"{tag}.",
-                "partitions": 2,
-            },
-            "worker": {
-                "app_id": f"ww-{tag}",
-                "data_dir": str(tmp_path / tag / "worker"),
-                "session_timeout": "10s",
-                "rebalance_timeout": "10s",
-            },
-            "metrics": {"port": free_port()},
-            "pipeline": {"embed": {"batch_size": 8, "batch_wait": "200ms"}},
-        }
-        return WirewatchConfig.model_validate(_deep_merge(base, overrides))
+        tag = f"t{next(_counter)}-{uuid.uuid4().hex[:6]}"
+        return isolated_config(tag, tmp_path, {"bootstrap": [kafka_broker.bootstrap]}, overrides)
 
     return make
+
+
+def isolated_config(
+    tag: str, tmp_path: Path, kafka: dict[str, Any], overrides: dict[str, Any]
+) -> WirewatchConfig:
+    """A config of its own (topic prefix, app id, data dir, web port from ``tag``) on the broker
+    that ``kafka`` names, with short timeouts and small batches, then ``overrides``."""
+    base: dict[str, Any] = {
+        "kafka": {**kafka, "topic_prefix": f"{tag}.", "partitions": 2},
+        "worker": {
+            "app_id": f"ww-{tag}",
+            "data_dir": str(tmp_path / tag / "worker"),
+            "session_timeout": "10s",
+            "rebalance_timeout": "10s",
+        },
+        "metrics": {"port": free_port()},
+        "pipeline": {"embed": {"batch_size": 8, "batch_wait": "200ms"}},
+    }
+    return WirewatchConfig.model_validate(_deep_merge(base, overrides))
 
 
 def sibling_worker(config: WirewatchConfig, name: str, **worker: Any) -> WirewatchConfig:

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from monitor.broker import BrokerSecurity, LocalBroker, free_port
+from monitor.broker import BrokerSecurity, LocalBroker
 from monitor.config import WirewatchConfig
 from monitor.loading import load_config
-from tests.kafka_fixtures import KAFKA_HEAP_MB, REPO_ROOT, _deep_merge
+from tests.kafka_fixtures import KAFKA_HEAP_MB, REPO_ROOT, isolated_config
 from tests.tls import Issued, TestCA
 
 PASSWORDS = {"admin": "admin-secret", "worker": "worker-secret", "reader": "reader-secret"}
@@ -108,23 +108,8 @@ def secured_config(secured_kafka: SecuredKafka, tmp_path: Path) -> Callable[...,
     """``secured_config(user, **sections)`` → a config for the secured broker as ``user``."""
 
     def make(user: str = "worker", **overrides: Any) -> WirewatchConfig:
-        tag = f"s{uuid.uuid4().hex[:8]}"
         documented = secured_kafka.documented(user).kafka
-        base: dict[str, Any] = {
-            "kafka": {
-                **documented.model_dump(include={"bootstrap", "replication_factor", "security"}),
-                "topic_prefix": f"{tag}.",
-                "partitions": 2,
-            },
-            "worker": {
-                "app_id": f"ww-{tag}",
-                "data_dir": str(tmp_path / tag / "worker"),
-                "session_timeout": "10s",
-                "rebalance_timeout": "10s",
-            },
-            "metrics": {"port": free_port()},
-            "pipeline": {"embed": {"batch_size": 8, "batch_wait": "200ms"}},
-        }
-        return WirewatchConfig.model_validate(_deep_merge(base, overrides))
+        kafka = documented.model_dump(include={"bootstrap", "replication_factor", "security"})
+        return isolated_config(f"s{uuid.uuid4().hex[:8]}", tmp_path, kafka, overrides)
 
     return make
