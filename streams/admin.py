@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -81,8 +82,6 @@ async def ensure_topics(
         ) from exc
     try:
         report = await _ensure(admin, specs, create=not check)
-        present = [s for s in specs if s.name in report.existing]
-        report.drift.extend(await _drift(admin, present))
         if not check:  # the caller goes on with them; say so where operators look
             for drift in report.drift:
                 log.warning("%s", drift)
@@ -117,18 +116,21 @@ async def _ensure(admin: AIOKafkaAdminClient, specs: list[TopicSpec], create: bo
     present = [s for s in specs if s.name in existing]
     report.existing.extend(s.name for s in present)
     if specs:  # the new ones too: clients that start at once must find a leader for every partition
-        await _check_partitions(admin, specs)
+        described = await _check_partitions(admin, specs)
+        report.drift.extend(await _drift(admin, present, described))
     return report
 
 
-async def _drift(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[Drift]:
-    """Replication factor and our topic configs, as the brokers have them, against ``specs``."""
+async def _drift(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], described: dict[str, dict[str, Any]]
+) -> list[Drift]:
+    """Replication factor (from ``described``, the topics' metadata) and our topic configs, as the
+    brokers have them, against ``specs``."""
     if not specs:
         return []
     found: list[Drift] = []
-    for described in await admin.describe_topics([s.name for s in specs]):
-        spec = next(s for s in specs if s.name == described["topic"])
-        factors = {len(p["replicas"]) for p in described["partitions"]}
+    for spec in specs:
+        factors = {len(p["replicas"]) for p in described[spec.name]["partitions"]}
         if factors and factors != {spec.replication_factor}:
             factor = "/".join(str(f) for f in sorted(factors))
             found.append(Drift(spec.name, "replication factor", factor, str(spec.replication_factor)))
@@ -150,7 +152,10 @@ async def _drift(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[Dri
     return found
 
 
-async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0) -> None:
+async def _check_partitions(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], within: float = 15.0
+) -> dict[str, dict[str, Any]]:
+    """Each topic's metadata once it is known and led; ``TopicMismatch`` on another partition count."""
     # a topic created a moment ago may not be described yet: its metadata answers "unknown" or
     # "no leader" for a while; ask again until every topic is known and every partition led
     deadline = asyncio.get_running_loop().time() + within
@@ -179,6 +184,7 @@ async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec], 
             "between partitions and break per-key state). Set kafka.partitions to the existing "
             "count, or use a new kafka.topic_prefix."
         )
+    return {d["topic"]: d for d in described}
 
 
 async def wait_for_coordinator(kafka: KafkaConfig, group: str, within: float = 30.0) -> bool:
