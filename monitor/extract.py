@@ -174,3 +174,28 @@ def _extract(
             PageOutcome.NO_TEXT, chars=len(text), detail=f"{len(text)} characters of text (< {min_chars})"
         )
     return Extraction(PageOutcome.EXTRACTED, cut(text, max_chars), extractor, len(text))
+
+
+def _warm_page(paragraphs: int) -> bytes:
+    """A page of navigation, lists and comments around ``paragraphs`` of text: with a few,
+    trafilatura falls back to its other extractors, with many it does not."""
+    links = "".join(f"<li><a href='/section/{n}'>Section {n} of the site</a></li>" for n in range(40))
+    comments = "".join(f"<li><p>Reader {n} says this is a comment.</p></li>" for n in range(20))
+    body = "".join(
+        f"<p>Paragraph {n} of the report, with a sentence long enough to count as text, "
+        "the way an article's paragraphs are written.</p>"
+        for n in range(paragraphs)
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>A report | Warm</title>"
+        f"</head><body><header><nav><ul>{links}</ul></nav></header><main><article>"
+        f"<h1>A report</h1><p class='byline'>By a reporter</p><div class='body'>{body}</div></article>"
+        f"<aside><ul>{links}</ul></aside><section class='comments'><ul>{comments}</ul></section>"
+        f"</main><footer><ul>{links}</ul></footer></body></html>"
+    ).encode()
+
+
+def warm_extraction() -> None:
+    """A teaser page and an article page: a new process's first ones are slow (``monitor.prewarm``)."""
+    for paragraphs in (1, 12):
+        extract_page(_warm_page(paragraphs), "http://warm.invalid/report", "text/html")

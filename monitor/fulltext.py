@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from monitor.config import FullTextConfig
 from monitor.errors import ExtractCrashed, ExtractTimeout
-from monitor.extract import Extraction, extract_page
+from monitor.extract import Extraction, extract_page, warm_extraction
 from monitor.fetch import Fetcher
 from monitor.outcomes import Outcome, PageOutcome
 from monitor.procpool import TimedProcessPool
@@ -100,7 +100,9 @@ class ExtractorPool(TimedProcessPool):
     """Page extraction in worker processes with a per-page time limit."""
 
     def __init__(self, workers: int = 1, timeout: float = 10.0) -> None:
-        super().__init__(workers, timeout, ExtractTimeout, ExtractCrashed, what="extracting the page")
+        super().__init__(
+            workers, timeout, ExtractTimeout, ExtractCrashed, what="extracting the page", warm=warm_extraction
+        )
 
 
 class FullText:

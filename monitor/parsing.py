@@ -118,11 +118,23 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_
     )
 
 
+_WARM_FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Warm</title>'
+    b"<item><title>Warm</title><link>http://warm.invalid/1</link>"
+    b"<description>&lt;p&gt;A paragraph&lt;/p&gt;</description></item></channel></rss>"
+)
+
+
+def warm_parsing() -> None:
+    """One small parse: a new process's first one is slow (``monitor.prewarm``)."""
+    run_feedparser(_WARM_FEED, {"content-type": "application/rss+xml"}, "http://warm.invalid/feed")
+
+
 class ParserPool(TimedProcessPool):
     """Feed parsing in worker processes with a per-parse time limit (``monitor.procpool``)."""
 
     def __init__(self, workers: int = 1, timeout: float = 20.0) -> None:
-        super().__init__(workers, timeout, ParseTimeout, ParseCrashed, what="parsing")
+        super().__init__(workers, timeout, ParseTimeout, ParseCrashed, what="parsing", warm=warm_parsing)
 
     async def parse(
         self, body: bytes, headers: dict[str, str], feed: FeedContext, fetched_at: datetime
