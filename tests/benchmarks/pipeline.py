@@ -7,7 +7,7 @@ item's release has no coordinated omission. With ``pages=True`` each item's
 link is its article page on the same server (and a ``/robots.txt``), so the
 full-text step fetches and extracts a page per article. ``ProcessSampler``
 follows a worker's process tree (its parser processes too) for CPU seconds and
-peak RSS.
+peak memory (proportional set size, and summed RSS).
 """
 
 from __future__ import annotations
@@ -270,17 +270,33 @@ def tree_usage(root: int) -> tuple[float, int]:
     return cpu, rss
 
 
+def tree_pss(root: int) -> int:
+    """Proportional set size of a process tree: each page shared between its processes (the
+    forkserver's preloaded code in every process forked from it) counted once, split among them.
+    Summed RSS counts such a page once per process."""
+    pss = 0
+    for pid in process_tree(root):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        kib = next((line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")), "0")
+        pss += int(kib) * 1024
+    return pss
+
+
 class ProcessSampler(threading.Thread):
-    """Peak RSS of a process tree, sampled twice a second."""
+    """Peak memory of a process tree, sampled twice a second: summed RSS and PSS."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak = pid, 0
+        self.pid, self.peak, self.peak_pss = pid, 0, 0
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
             self.peak = max(self.peak, tree_usage(self.pid)[1])
+            self.peak_pss = max(self.peak_pss, tree_pss(self.pid))
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

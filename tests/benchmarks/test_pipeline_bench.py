@@ -26,7 +26,7 @@ styles) served by the same server:
    in this process, before the worker starts, with the same threads and batch size;
 2. saturation: the articles released 1.5 times faster than the ceiling, so
    the pipeline always has work; sustained rate from the sequenced records'
-   timestamps between 10% and 90% of them; CPU seconds and peak RSS of the
+   timestamps between 10% and 90% of them; CPU seconds and peak memory (PSS) of the
    worker's process tree;
 3. half load: fresh articles released at 50% of the sustained rate, on an
    open-loop schedule; latency of each article to its sequenced record (made
@@ -90,7 +90,7 @@ STALLED = 180.0  # seconds without progress that fail a phase (an item lost neve
 # also waits up to the full-text budget for them, so with pages the window is that much longer).
 WINDOW_SECONDS = 6.0
 PAGES = os.environ.get("WIREWATCH_BENCH_PAGES", "1") != "0"
-TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_rss_mb": 1536}
+TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_pss_mb": 1536}
 
 
 # The shipped detectors alert a few times per thousand news reports: too few for a p99. The
@@ -224,7 +224,7 @@ def run_pipeline(
             config, len(saturation) + len(stories), timeout=half_load_seconds * 3 + 300, label="half load"
         )
         time.sleep(3)  # the last alerts
-        peak_rss = sampler.peak
+        peak_rss, peak_pss = sampler.peak, sampler.peak_pss
         sampler.stopped.set()
 
         topics = Topics(config.kafka.topic_prefix)
@@ -302,6 +302,7 @@ def run_pipeline(
         "alerts": len(alerts),
         "alerts_at_saturation": len(saturation_alerts),
         "pages": pages,
+        "peak_pss_mb": round(peak_pss / 2**20, 1),
         "peak_rss_mb": round(peak_rss / 2**20, 1),
         "cpu_s_per_1000_articles": round(cpu_saturation / len(saturation) * 1000, 1),
         "_series": {"sequenced_at": stamps, "half_started": half_started},
@@ -418,7 +419,9 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         f"| model alone (ceiling) | {figures['raw_encode_per_s']} articles/s | |",
         f"| sustained, whole pipeline | {figures['sustained_per_s']} articles/s | |",
         f"| ratio to the ceiling | {figures['ratio_to_ceiling']} | ≥ {TARGETS['ratio_to_ceiling']} |",
-        f"| peak RSS, worker process tree | {figures['peak_rss_mb']} MB | ≤ {TARGETS['peak_rss_mb']} MB |",
+        f"| peak memory (PSS), worker process tree | {figures['peak_pss_mb']} MB "
+        f"| ≤ {TARGETS['peak_pss_mb']} MB |",
+        f"| peak RSS summed over the tree (shared pages once per process) | {figures['peak_rss_mb']} MB | |",
         f"| CPU seconds per 1,000 articles (worker) | {figures['cpu_s_per_1000_articles']} | |",
         f"| articles at saturation | {figures['articles_saturation']} | |",
         f"| articles at half load | {figures['articles_half_load']} | |",
@@ -565,7 +568,7 @@ def test_pipeline_end_to_end(wirewatch_config, worker_factory) -> None:  # type:
     assert figures["ratio_to_ceiling"] >= TARGETS["ratio_to_ceiling"]
     for name in ("fetched_to_alert_s", "fetched_to_probe_alert_s"):
         assert figures["latency_half_load"][name]["p99"] <= TARGETS["p99_fetched_to_alert_s"], name
-    assert figures["peak_rss_mb"] <= TARGETS["peak_rss_mb"]
+    assert figures["peak_pss_mb"] <= TARGETS["peak_pss_mb"]
 
 
 @pytest.mark.slow
