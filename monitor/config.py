@@ -591,6 +591,15 @@ class FullTextConfig(Section):
     concurrency: int = Field(
         8, ge=1, description="Pages in flight per worker, all sites together (apart from feed requests)."
     )
+    fallback: bool = Field(
+        False,
+        description=(
+            "When trafilatura's own extraction finds too little, also try its fallback extractors "
+            "(readability, jusText). Measured on the Fundus evaluation set: F1 93.69 with them, 93.62 "
+            "without (the two halves of the set disagree on which is better), at 27.5 against 16.0 ms "
+            "per page; the extra time goes mostly to pages that hold no article."
+        ),
+    )
     extract_workers: int = Field(1, ge=1, le=16, description="Extraction processes per worker.")
     extract_timeout: Duration = Field(
         10.0, gt=0, description="Longest time to extract one page (the process is replaced)."

@@ -123,10 +123,12 @@ def extract_page(
     remove: tuple[str, ...] = (),
     min_chars: int = 300,
     max_chars: int = 20000,
+    fallback: bool = False,
 ) -> Extraction:
-    """The main text of one page, or why not. Pure: safe in any process."""
+    """The main text of one page, or why not. Pure: safe in any process. ``fallback``: trafilatura
+    may also try its fallback extractors (``fulltext.fallback``)."""
     started = time.perf_counter()
-    found = _extract(body, url, content_type, selector, remove, min_chars, max_chars)
+    found = _extract(body, url, content_type, selector, remove, min_chars, max_chars, fallback)
     return replace(found, seconds=time.perf_counter() - started)
 
 
@@ -138,6 +140,7 @@ def _extract(
     remove: tuple[str, ...],
     min_chars: int,
     max_chars: int,
+    fallback: bool,
 ) -> Extraction:
     if not looks_like_html(body, content_type):
         mime = content_type.split(";", 1)[0].strip() or "no type"
@@ -164,7 +167,12 @@ def _extract(
         extractor = "selector"
     if not text:
         extracted = trafilatura.extract(
-            tree, url=url or None, include_comments=False, include_tables=False, deduplicate=False
+            tree,
+            url=url or None,
+            include_comments=False,
+            include_tables=False,
+            deduplicate=False,
+            fast=not fallback,
         )
         text, extractor = _clean(extracted or ""), _TRAFILATURA
     if walled and len(text) < max(1, min_chars):
@@ -178,7 +186,7 @@ def _extract(
 
 def _warm_page(paragraphs: int) -> bytes:
     """A page of navigation, lists and comments around ``paragraphs`` of text: with a few,
-    trafilatura falls back to its other extractors, with many it does not."""
+    trafilatura finds too little (and may fall back to its other extractors), with many it does not."""
     links = "".join(f"<li><a href='/section/{n}'>Section {n} of the site</a></li>" for n in range(40))
     comments = "".join(f"<li><p>Reader {n} says this is a comment.</p></li>" for n in range(20))
     body = "".join(
@@ -196,6 +204,8 @@ def _warm_page(paragraphs: int) -> bytes:
 
 
 def warm_extraction() -> None:
-    """A teaser page and an article page: a new process's first ones are slow (``monitor.prewarm``)."""
+    """A teaser page and an article page, with and without the fallback extractors: a new
+    process's first ones are slow (``monitor.prewarm``)."""
     for paragraphs in (1, 12):
-        extract_page(_warm_page(paragraphs), "http://warm.invalid/report", "text/html")
+        for fallback in (False, True):
+            extract_page(_warm_page(paragraphs), "http://warm.invalid/report", "text/html", fallback=fallback)

@@ -186,6 +186,7 @@ class FullText:
                 remove=rule.remove if rule else (),
                 min_chars=self.settings.min_chars,
                 max_chars=self.settings.max_chars,
+                fallback=self.settings.fallback,
             )
             extraction = await self.extractor.run(
                 extract, fetched.body, fetched.url, fetched.headers.get("content-type", "")

@@ -7,8 +7,9 @@ Run: ``pytest tests/benchmarks/test_fulltext_bench.py -m benchmark -s`` (part of
   needs ``WIREWATCH_FUNDUS_DIR`` (a checkout's ``dataset/``), skipped without
   it. The trafilatura output the set's authors published is scored first: it
   must give their published figures, which checks our scorer. Then the shipped
-  extractor (``monitor.extract``: trafilatura's defaults, no comments, no
-  tables, our paywall and length rules, whose refusals count as empty text),
+  extractor (``monitor.extract``: trafilatura without its fallback extractors,
+  no comments, no tables, our paywall and length rules, whose refusals count
+  as empty text), the same with the fallback extractors (``fulltext.fallback``),
   and trafilatura's precision and recall modes for comparison, each on the
   even and the odd half.
 * Cost: 1,000 article pages (real BBC texts, 2005, in a news site's page with
@@ -85,8 +86,12 @@ def test_extraction_quality_on_the_fundus_set(record_result) -> None:  # type: i
 
         return run
 
+    def with_fallback(html: bytes, url: str) -> str:  # fulltext.fallback: true
+        return extract_page(html, url, "text/html", fallback=True).text
+
     extractors = {
         "shipped": shipped,
+        "shipped with fallback extractors": with_fallback,
         "favor_precision": mode(precision=True),
         "favor_recall": mode(precision=False),
     }
