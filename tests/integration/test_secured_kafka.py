@@ -8,6 +8,7 @@ hang or a retry loop.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 import subprocess
@@ -25,6 +26,7 @@ from streams.connection import aiokafka_options
 from streams.topics import Topics
 from tests.feed_server import FeedServer
 from tests.integration.test_detect import EXPECTED, SEED_STREAM
+from tests.integration.test_routes import Receiver
 from tests.integration.test_seed_end_to_end import alerts_on, rss
 from tests.kafka_fixtures import write_config
 from tests.secured_kafka import SecuredKafka
@@ -130,7 +132,12 @@ async def read_as(config: WirewatchConfig, topic: str) -> None:
 
 @pytest.mark.slow
 async def test_least_rights_run_the_pipeline_and_a_subscriber_can_only_read_alerts(
-    secured_kafka: SecuredKafka, secured_config, worker_factory, feed_server: FeedServer, tmp_path: Path
+    secured_kafka: SecuredKafka,
+    secured_config,
+    worker_factory,
+    feed_server: FeedServer,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The worker principal holds only what ``topics acls worker`` grants, the reader only what
     ``topics acls subscriber`` grants: the seed report alerts through every stage, the reader
@@ -138,9 +145,12 @@ async def test_least_rights_run_the_pipeline_and_a_subscriber_can_only_read_aler
     wire = [(f"https://wire.example/{aid}", title, summary, m) for aid, m, title, summary in SEED_STREAM]
     feeds = [{"id": "wire", "url": feed_server.set("/secured/wire.xml", rss("Wire", wire)), "interval": "5s"}]
     document = load_detectors(REPO / "examples" / "detectors.yaml")
+    desk = Receiver(0, secret="desk-secret")  # a route's webhook sink, signing what it delivers
+    request.addfinalizer(desk.close)
     config = secured_config(
         "worker",
         feeds=feeds,
+        routes=[{"name": "desk", "webhook": {"url": desk.url, "secret": "desk-secret"}}],
         polling={"first_poll_spread": "1s", "per_host_spacing": 0},
         entities=[e.model_dump(mode="json") for e in document.entities],
         detectors=[
@@ -178,6 +188,15 @@ async def test_least_rights_run_the_pipeline_and_a_subscriber_can_only_read_aler
     archive.write_bytes(rss("Wire", wire))
     replayed = wirewatch(config, tmp_path / "cli", "replay", str(archive))
     assert replayed.returncode == 0, replayed.stderr
+
+    # the webhook sink delivered each alert once, signed (route topics are under the worker's prefix)
+    for _ in range(120):  # up to 60 s
+        if len(desk.bodies) >= len({a.id for a in alerts}):
+            break
+        await asyncio.sleep(0.5)
+    assert sorted(desk.bodies) == sorted({a.id for a in alerts}), "the sink delivered each alert"
+    assert all(len(bodies) == 1 for bodies in desk.bodies.values()), "and each once"
+    assert desk.forged == 0, "every delivery carried a valid signature"
 
     tail = wirewatch(reader, tmp_path / "reader", "alerts", "tail", "--since", "30d", "--no-follow", "--json")
     assert tail.returncode == 0, tail.stderr
