@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from monitor.broker import LocalBroker, LocalCluster
 from monitor.demo import DemoFeedServer, wait_until_ready
@@ -57,6 +59,67 @@ def kill(node: LocalBroker) -> None:
     node.process = None
 
 
+async def ours(admin: AIOKafkaAdminClient, config) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every topic of this deployment: ours by prefix, Faust's changelogs by app id."""
+    prefixes = (config.kafka.topic_prefix, f"{config.worker.app_id}-")
+    return sorted(t for t in await admin.list_topics() if t.startswith(prefixes))
+
+
+async def seconds_to_full_isr(config, replicas: int, within: float = 120.0) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until every partition of our topics lists all ``replicas`` in sync again."""
+    started = time.monotonic()
+    admin = AIOKafkaAdminClient(**aiokafka_options(config.kafka))
+    await admin.start()
+    try:
+        while True:
+            described = await admin.describe_topics(await ours(admin, config))
+            short = [
+                f"{d['topic']}[{p['partition']}]"
+                for d in described
+                for p in d["partitions"]
+                if len(p["isr"]) < replicas
+            ]
+            if not short:
+                return time.monotonic() - started
+            assert time.monotonic() - started < within, f"still under-replicated: {short}"
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
+async def min_insync_of(config) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """``min.insync.replicas`` of each of our topics, changelogs included, as the brokers have it."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(config.kafka))
+    await admin.start()
+    try:
+        names = await ours(admin, config)
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, n, configs={"min.insync.replicas": None}) for n in names
+        ]
+        found: dict[str, str] = {}
+        for response in await admin.describe_configs(resources):
+            for _code, _message, _type, name, entries, *_ in response.resources:
+                found[name] = next((e[1] for e in entries if e[0] == "min.insync.replicas"), "unset")
+        return found
+    finally:
+        await admin.close()
+
+
+def published_to_sequenced(feeds: DemoFeedServer, records: list, outages: list) -> dict[str, list[float]]:  # type: ignore[type-arg]
+    """Seconds from each item's publication to its first sequenced record, for the items
+    published while a broker was down and for the others."""
+    first: dict[str, float] = {}
+    for record in records:
+        url = SequencedArticle.decode(record.value).article.url
+        first[url] = min(first.get(url, float("inf")), record.timestamp / 1000)
+    split: dict[str, list[float]] = {"during": [], "outside": []}
+    for item in feeds.news.items:
+        delay = first[feeds.link(item)] - feeds.clock.published(item).timestamp()
+        during = any(down <= item.at <= up for _node, down, up, _seconds in outages)
+        split["during" if during else "outside"].append(delay)
+    return split
+
+
 async def leader_of(config, topic: str) -> int:  # type: ignore[no-untyped-def]
     admin = AIOKafkaAdminClient(**aiokafka_options(config.kafka))
     await admin.start()
@@ -82,7 +145,7 @@ async def test_a_killed_broker_and_a_killed_leader_lose_nothing(
         feeds.clock.start()
         await wait_for_records(config, topics.articles_sequenced, 4)
 
-        outages = []
+        outages, recovered = [], []
         enriched_leader = await leader_of(config, topics.articles_enriched)
         first = next(n for n in cluster.nodes if n.node.node_id != enriched_leader)  # a follower first
         for choose in (lambda: first, None):
@@ -97,6 +160,8 @@ async def test_a_killed_broker_and_a_killed_leader_lose_nothing(
             await asyncio.sleep(DOWN_FOR)
             node.start(attached=True)  # in this thread: an attached broker dies with its thread
             outages.append((node.node.node_id, down_at, feeds.clock.elapsed(), time.monotonic() - started))
+            # as an operator would: the next broker goes down only once this one has caught up
+            recovered.append(await seconds_to_full_isr(config, replicas=3))
         assert outages[-1][2] < feeds.news.duration, "both outages ended before the news did"
 
         on_topic = await alerts_after_the_news(config, feeds, len(feeds.news.expect), timeout=400)
@@ -111,10 +176,8 @@ async def test_a_killed_broker_and_a_killed_leader_lose_nothing(
         )
         assert fired == sorted((e.detector, e.item) for e in feeds.news.expect), fired
 
-        sequenced = {
-            SequencedArticle.decode(r.value).article.url
-            for r in await read_all(config, topics.articles_sequenced)
-        }
+        sequenced_records = await read_all(config, topics.articles_sequenced)
+        sequenced = {SequencedArticle.decode(r.value).article.url for r in sequenced_records}
         missing = [i.id for i in feeds.news.items if feeds.link(i) not in sequenced]
         assert not missing, f"items never sequenced: {missing}"
 
@@ -142,8 +205,26 @@ async def test_a_killed_broker_and_a_killed_leader_lose_nothing(
         assert tail.returncode == 0, tail.stderr
         shown = [json.loads(line)["id"] for line in tail.stdout.splitlines() if line.strip()]
         assert sorted(shown) == sorted(by_id), "alerts tail shows every alert, each once"
+
+        # every topic, the worker's changelogs too, refuses a write that fewer than two replicas hold
+        min_insync = await min_insync_of(config)
+        assert any("changelog" in name for name in min_insync), sorted(min_insync)
+        assert set(min_insync.values()) == {"2"}, min_insync
+
+        raw = await read_all(config, topics.articles_raw)
+        delays = published_to_sequenced(feeds, sequenced_records, outages)
+        spans = {
+            k: f"median {statistics.median(v):.1f} s, max {max(v):.1f} s" for k, v in delays.items() if v
+        }
         print(
-            f"drill: {len(on_topic)} alert records for {len(by_id)} alerts; "
-            f"{len(await read_all(config, topics.articles_raw))} raw article records for "
-            f"{len(feeds.news.items)} items; outages (node, down at, up at, seconds): {outages}"
+            "drill figures:\n"
+            f"  items published {len(feeds.news.items)} ({len(item_of)} articles, the rest edits);"
+            f" raw article records produced {len(raw)} for {len({r.key for r in raw})} articles;"
+            f" sequenced {len(sequenced_records)} records for {len(sequenced)} articles, none missing\n"
+            f"  alerts expected {len(feeds.news.expect)}; alert records on the topic {len(on_topic)}"
+            f" for {len(by_id)} alert ids; shown by alerts tail {len(shown)}, each once\n"
+            f"  outages (node, down at, up at news second, seconds down): {outages}\n"
+            f"  back in sync (every partition's ISR = 3) after restart: {[round(r, 1) for r in recovered]} s;"
+            f" published → sequenced, items published while a broker was down ({len(delays['during'])}):"
+            f" {spans.get('during')}; the others ({len(delays['outside'])}): {spans.get('outside')}"
         )
