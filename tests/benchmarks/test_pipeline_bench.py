@@ -489,9 +489,10 @@ def compare_workers(
       Such a pair (same detector and group, reports within the cooldown, one
       alert in each run) is counted as ``order_pairs``;
     - a detector with ``group_by: story`` (``by_story``) alerts once per story,
-      and which reports form a story depends on the order they come in. Its
-      alert on a report whose story had other members in the other run is
-      counted as ``story_order``.
+      on the story's first matching report, and which reports form a story
+      depends on the order they come in. Its alert on a report whose story had
+      other members in the other run, or a pair of its alerts (one in each
+      run) on two reports of one story, is counted as ``story_order``.
 
     Every other difference is a defect.
     """
@@ -531,6 +532,15 @@ def compare_workers(
 
     story_one = regrouped(one, only_one - paired_one)
     story_two = regrouped(two, only_two)
+    for i in sorted(only_one - paired_one - story_one):  # the same story, another first report
+        x = one[i]
+        for j in sorted(only_two - story_two):
+            y = two[j]
+            members = one_run.story(x.articles[-1].id)
+            if x.detector_id in by_story and y.detector_id == x.detector_id and y.articles[-1].id in members:
+                story_one.add(i)
+                story_two.add(j)
+                break
     return {
         "two_workers_same_alerts": one.keys() == two.keys() and bool(one),
         "two_workers_alerts": len(one),
@@ -598,8 +608,9 @@ def test_pipeline_smoke(wirewatch_config, worker_factory, tmp_path: Path) -> Non
 
 
 def test_two_worker_differences_forgive_only_the_sequencers_arrival_order() -> None:
-    """Forgiven: the same group's one alert naming another of its reports, and a story detector's
-    alert on a report whose story had other members in the other run. Nothing else."""
+    """Forgiven: the same group's one alert naming another of its reports, a story detector's
+    alert on a report whose story had other members in the other run, and a story detector's
+    alerts on two reports of one story, one in each run. Nothing else."""
     from datetime import timedelta
 
     from tests.unit.streams.test_records import make_alert
@@ -633,10 +644,14 @@ def test_two_worker_differences_forgive_only_the_sequencers_arrival_order() -> N
             alert("pows", 5, None, 0),
             alert("strike", 6, None, 0),
             alert("strike", 8, None, 0),
+            alert("strike", 9, None, 0),
         )
     }
-    two = {a.id: a for a in (same, alert("raid", 2, "UA", 30), alert("raid", 4, "PL", 400))}
-    stories = {f"a{n}": f"s{n}" for n in range(9)}
+    two = {
+        a.id: a
+        for a in (same, alert("raid", 2, "UA", 30), alert("raid", 4, "PL", 400), alert("strike", 10, None, 0))
+    }
+    stories = {f"a{n}": f"s{n}" for n in range(9)} | {"a9": "s9", "a10": "s9"}  # 9 and 10: one story
     figures = compare_workers(
         Run(one, stories),
         Run(two, stories | {"a7": "s6"}),  # report 7 joined report 6's story in the second run
@@ -645,7 +660,7 @@ def test_two_worker_differences_forgive_only_the_sequencers_arrival_order() -> N
     )
     assert not figures["two_workers_same_alerts"]
     assert figures["two_workers_order_pairs"] == ["raid (UA): 'report 1' / 'report 2'"]
-    assert figures["two_workers_story_order"] == ["strike: report 6"]
+    assert figures["two_workers_story_order"] == ["strike: report 6", "strike: report 9", "strike: report 10"]
     assert figures["two_workers_differences"] == {  # PL: 400 minutes apart, past the cooldown
         "one_worker_only": ["pows: report 5", "raid: report 3", "strike: report 8"],  # 8: same story
         "two_workers_only": ["raid: report 4"],
