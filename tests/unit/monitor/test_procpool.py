@@ -26,6 +26,13 @@ def gone(pid: int) -> bool:
     return False
 
 
+async def exits(pid: int, what: str, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not gone(pid):
+        assert time.monotonic() < deadline, f"{what} {pid} did not exit"
+        await asyncio.sleep(0.05)
+
+
 def pool(retire_after: int, timeout: float = 30.0) -> TimedProcessPool:
     return TimedProcessPool(
         1, timeout, ParseTimeout, ParseCrashed, what="the test", retire_after=retire_after, warm=slow_warm
@@ -45,10 +52,7 @@ async def test_calls_go_on_in_the_old_process_while_its_successor_starts() -> No
         while (pid := await processes.run(os.getpid)) == old:
             assert time.monotonic() < deadline, "the successor never took over"
             await asyncio.sleep(0.05)
-        # the old process finished and exited once it had no calls
-        while not gone(old):
-            assert time.monotonic() < deadline, f"the retired process {old} never exited"
-            await asyncio.sleep(0.05)
+        await exits(old, "the retired process")  # once it had no calls left
         assert await processes.run(os.getpid) == pid
     finally:
         processes.close()
@@ -63,10 +67,7 @@ async def test_an_overrun_while_a_successor_starts_kills_its_process_then_calls_
             await processes.run(time.sleep, 5)  # in the old process: the successor is still starting
         successor = await processes.run(os.getpid)  # waits for the successor, not for a new start
         assert successor != old
-        deadline = time.monotonic() + 30
-        while not gone(old):
-            assert time.monotonic() < deadline, f"the overrunning process {old} was not killed"
-            await asyncio.sleep(0.05)
+        await exits(old, "the overrunning process")
         assert await processes.run(os.getpid) == successor
     finally:
         processes.close()
@@ -80,8 +81,5 @@ async def test_close_while_a_successor_starts_leaves_no_process() -> None:
     assert spare is not None, "no successor was starting"
     spares = list(spare._processes)
     processes.close()
-    deadline = time.monotonic() + 30
     for pid in [first, *spares]:
-        while not gone(pid):
-            assert time.monotonic() < deadline, f"process {pid} outlived close()"
-            await asyncio.sleep(0.05)
+        await exits(pid, "after close(), process")
