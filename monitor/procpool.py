@@ -96,9 +96,7 @@ class TimedProcessPool:
                 self._starting = asyncio.create_task(self._start())
             try:
                 await asyncio.shield(self._starting)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # not our cancellation: CancelledError is a BaseException
                 raise self._on_crash(f"starting the process for {self._what} failed: {exc}") from None
         self._calls += 1
         if self._calls >= self.retire_after and self._starting is None:
