@@ -271,7 +271,7 @@ class EmbedConfig(Section):
             "error. `torch`: sentence-transformers as is, for any model and for GPUs (`device`)."
         ),
     )
-    precision: Literal["f32", "bf16"] = Field(
+    precision: Literal["f32", "bf16", "int8"] = Field(
         "f32",
         description=(
             "Arithmetic of `backend: openvino`. `f32`: the same vectors on every x86-64 CPU (within "
@@ -280,7 +280,9 @@ class EmbedConfig(Section):
             "on CPUs with AVX512_BF16 or AMX; it moves vectors 5,000× more (up to 1.5e-3 a coordinate, "
             "cosine 0.99997 to f32), which moved the refit near-duplicate weights by 1.6–2.4e-3 and "
             "changes a few dedup decisions; on an Intel Xeon with AVX512_BF16 but no AMX it was also "
-            "slower (169 vs 259 texts/s). torch always runs f32."
+            "slower (169 vs 259 texts/s). `int8`: the f32 model quantized with NNCF once per machine "
+            "(~25 s, calibrated on 300 shipped news texts, `streams.calibration`); INT8_FIGURES "
+            "torch always runs f32."
         ),
     )
     trim_memory: bool = Field(
@@ -292,6 +294,13 @@ class EmbedConfig(Section):
             "with it, for an encode 5–8% slower."
         ),
     )
+
+    @field_validator("precision")
+    @classmethod
+    def _int8_needs_openvino(cls, value: str, info: ValidationInfo) -> str:
+        if value == "int8" and info.data.get("backend") != "openvino":
+            raise ValueError("int8 runs on backend: openvino only (torch runs f32)")
+        return value
 
 
 class DedupConfig(Section):

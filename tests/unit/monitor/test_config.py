@@ -179,6 +179,15 @@ def test_min_insync_replicas_above_the_replicas_is_refused() -> None:
     )
 
 
+def test_int8_on_torch_is_refused_at_its_key() -> None:
+    assert parse_config("pipeline:\n  embed: {precision: int8}\n").pipeline.embed.precision == "int8"
+    [issue] = errors_of("pipeline:\n  embed:\n    backend: torch\n    precision: int8\n")
+    assert issue == (
+        "w.yaml:4:5: pipeline.embed.precision: Value error, "
+        "int8 runs on backend: openvino only (torch runs f32)"
+    )
+
+
 def test_duplicate_feed_ids_are_refused() -> None:
     issues = errors_of("feeds:\n  - {id: a, url: 'http://x.org/1'}\n  - {id: a, url: 'http://x.org/2'}\n")
     assert any("id 'a' is used twice" in i for i in issues)

@@ -77,3 +77,18 @@ def test_vectors_key_changes_with_everything_that_changes_vectors(cpu, monkeypat
     assert vectors_key(EmbedConfig(backend="torch", precision="bf16")) == vectors_key(
         EmbedConfig(backend="torch")
     )
+
+
+def test_int8_dot_products_need_vnni_and_no_cap_below_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor import machine
+
+    for name in machine.ISA_CAPS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(machine, "vector_isa", lambda: ("avx", "avx2", "fma"))
+    assert not machine.int8_dot_products()
+    monkeypatch.setattr(machine, "vector_isa", lambda: ("avx", "avx2", "fma", "avx512f", "avx512_vnni"))
+    assert machine.int8_dot_products()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not machine.int8_dot_products()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
+    assert machine.int8_dot_products()
