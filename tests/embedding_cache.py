@@ -29,12 +29,16 @@ QUALITY_MODEL = os.environ.get("WIREWATCH_QUALITY_MODEL", DEFAULT_MODEL)
 
 
 def cached_vectors(
-    texts: list[str], model: str = QUALITY_MODEL, label: str = "texts"
+    texts: list[str], model: str = QUALITY_MODEL, label: str = "texts", precision: str = "f32"
 ) -> npt.NDArray[np.float32]:
-    """L2-normalized vectors of ``texts`` (in order), from the cache or encoded now with progress."""
+    """L2-normalized vectors of ``texts`` (in order), from the cache or encoded now with progress.
+
+    ``precision``: ``embed.precision`` of the OpenVINO backend (the int8 benchmark compares two).
+    """
     # engines, arithmetic and instruction sets each change the last bits: a cache filled on one
     # machine (or under `make test-isa`'s caps) never stands in for another's vectors
-    key = vectors_key(EmbedConfig(model=model))
+    config = EmbedConfig(model=model, precision=precision)  # type: ignore[arg-type]
+    key = vectors_key(config)
     digest = hashlib.sha256(("\x1e".join([key, *texts])).encode("utf-8")).hexdigest()[:20]
     path = CACHE / f"{label}-{digest}.npy"
     if path.exists():
@@ -43,7 +47,7 @@ def cached_vectors(
 
     print(f"  vectors of {label}: none cached for {key}", file=sys.stderr)
     unique = list(dict.fromkeys(texts))
-    embedder = Embedder(EmbedConfig(model=model, batch_size=64))
+    embedder = Embedder(config.model_copy(update={"batch_size": 64}))
     chunks: list[npt.NDArray[np.float32]] = []
     started = time.monotonic()
     for i in range(0, len(unique), 1024):

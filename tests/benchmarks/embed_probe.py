@@ -4,7 +4,7 @@ Two backends in one process measure each other: torch's threads and
 libraries stay loaded while OpenVINO runs. ``test_embed_bench`` runs this once
 per backend:
 
-    python -m tests.benchmarks.embed_probe BACKEND TEXTS.json VECTORS.npy --batch 32
+    python -m tests.benchmarks.embed_probe BACKEND TEXTS.json VECTORS.npy --batch 32 [--precision int8]
 
 It encodes the first batch to warm up (not timed), then the rest, and prints
 one JSON line: ``per_s`` over the timed texts, ``rss_mb`` after encoding and
@@ -31,12 +31,13 @@ def main() -> None:
     parser.add_argument("texts", type=Path)
     parser.add_argument("vectors", type=Path)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--precision", default="f32")
     args = parser.parse_args()
 
     from streams.embedder import Embedder, resident_bytes  # after parsing: --help needs no model
 
     texts: list[str] = json.loads(args.texts.read_text())
-    embedder = Embedder(EmbedConfig(batch_size=args.batch, backend=args.backend))
+    embedder = Embedder(EmbedConfig(batch_size=args.batch, backend=args.backend, precision=args.precision))
     warm = embedder.encode(texts[: args.batch])
     started = time.perf_counter()
     rest = embedder.encode(texts[args.batch :])

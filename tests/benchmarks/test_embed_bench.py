@@ -120,19 +120,25 @@ OPENVINO_COSINE_MIN = 0.999
 OPENVINO_DECISION_AGREEMENT_MIN = 0.99
 
 
-def probe(backend: str, texts: list[str], workdir: Path, batch: int = BATCH) -> tuple[dict[str, float], Any]:
+def probe(
+    backend: str, texts: list[str], workdir: Path, batch: int = BATCH, precision: str = "f32"
+) -> tuple[dict[str, float], Any]:
     """``tests.benchmarks.embed_probe`` in a fresh interpreter: its figures and the vectors."""
     import numpy as np
 
-    source, vectors = workdir / f"{backend}-{len(texts)}.json", workdir / f"{backend}-{len(texts)}.npy"
+    stem = f"{backend}-{precision}-{len(texts)}"
+    source, vectors = workdir / f"{stem}.json", workdir / f"{stem}.npy"
     source.write_text(json.dumps(texts))
     command = [sys.executable, "-m", "tests.benchmarks.embed_probe", backend, str(source), str(vectors)]
-    command += ["--batch", str(batch)]
+    command += ["--batch", str(batch), "--precision", precision]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"\n  {backend}, {len(texts)} texts: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
+    print(
+        f"\n  {backend} {precision}, {len(texts)} texts: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in figures.items())
+    )
     return figures, np.load(vectors)
 
 
