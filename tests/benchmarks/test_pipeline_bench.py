@@ -6,7 +6,10 @@ test command (``test_pipeline_smoke``): the same code, figures not recorded.
 Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOAD_SECONDS``
 (150 at half load), ``WIREWATCH_BENCH_HALF_RATE`` (articles/s offered in phase 3;
 default half the sustained rate), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling),
-``WIREWATCH_BENCH_EMBED_WAIT`` (``embed.batch_wait``), ``WIREWATCH_BENCH_STORE_MB``
+``WIREWATCH_BENCH_EMBED_WAIT`` (``embed.batch_wait``), ``WIREWATCH_BENCH_PROFILE`` (seconds of
+py-spy on the worker's process tree at saturation: CPU ms per article by stage, see
+``tests/benchmarks/profile.py``), ``WIREWATCH_BENCH_PRECISION``
+(``embed.precision``, f32 or int8, for the worker and the ceiling alike), ``WIREWATCH_BENCH_STORE_MB``
 (``dedup.store_memory_mb``, the sequencer's RocksDB budget), ``WIREWATCH_BENCH_PAGES``
 (1: every item links to its article page on the feed server, and every feed has
 ``fulltext: true``, so each article waits for its page to be fetched and extracted;
@@ -83,6 +86,9 @@ DEDUP = {"store_memory_mb": int(m)} if (m := os.environ.get("WIREWATCH_BENCH_STO
 EMBED_WAIT = (
     {"batch_wait": w} if (w := os.environ.get("WIREWATCH_BENCH_EMBED_WAIT")) else {}
 )  # default: config's
+PRECISION = os.environ.get("WIREWATCH_BENCH_PRECISION", "f32")  # embed.precision: f32, int8
+PROFILE_SECONDS = float(os.environ.get("WIREWATCH_BENCH_PROFILE") or 0)  # py-spy at saturation; 0: off
+PROFILE_WARMUP = 30.0  # seconds into saturation before py-spy starts: the backlog is there, pools warm
 CEILING_TEXTS = 2000
 OVERLOAD = 1.5  # release rate at saturation, times the ceiling: a backlog that keeps growing
 STALLED = 180.0  # seconds without progress that fail a phase (an item lost never comes)
@@ -113,7 +119,10 @@ def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: Relea
             for o in server.outlets
         ],
         polling={"first_poll_spread": "1s", "per_host_spacing": 0, "per_host_concurrency": 4, "jitter": 0},
-        pipeline={"embed": {"batch_size": BATCH, "threads": THREADS, **EMBED_WAIT}, "dedup": DEDUP},
+        pipeline={
+            "embed": {"batch_size": BATCH, "threads": THREADS, "precision": PRECISION, **EMBED_WAIT},
+            "dedup": DEDUP,
+        },
         entities=[e.model_dump(mode="json") for e in document.entities],
         detectors=[
             *(
@@ -133,17 +142,20 @@ def window_for(rate: float, stories: list[Story]) -> int:
     return max(100, math.ceil(rate * busiest * seconds))
 
 
-def ceiling(stories: list[Story]) -> float:
-    """Articles/s of the model alone on these texts (the embed stage's own text, batch and threads)."""
+def ceiling(stories: list[Story]) -> tuple[float, float]:
+    """Articles/s of the model alone on these texts (the embed stage's own text, batch and threads),
+    and the CPU milliseconds it spends per article (every thread of this process: the model's)."""
     from streams.embedder import Embedder
 
     texts = [f"{s.title}\n{s.summary}".strip() for s in stories]
-    embedder = Embedder(EmbedConfig(batch_size=BATCH, threads=THREADS, trim_memory=False))  # the model as is
+    config = EmbedConfig(batch_size=BATCH, threads=THREADS, precision=PRECISION, trim_memory=False)  # type: ignore[arg-type]
+    embedder = Embedder(config)  # the model as is
     embedder.encode(texts[:BATCH])  # warm up
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     for i in range(BATCH, len(texts), BATCH):
         embedder.encode(texts[i : i + BATCH])
-    return (len(texts) - BATCH) / (time.perf_counter() - started)
+    done = len(texts) - BATCH
+    return done / (time.perf_counter() - started), (time.process_time() - cpu) / done * 1000
 
 
 def sequenced_count(config: WirewatchConfig) -> float:
@@ -189,9 +201,10 @@ def run_pipeline(
     saturation: list[Story],
     half_load_seconds: float,
     half_load_stories: list[Story],
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
     """Phases 1-3; returns the figures (and the raw series for the plot under ``_series``)."""
-    raw_ceiling = ceiling(saturation[:CEILING_TEXTS])
+    raw_ceiling, model_cpu_ms = ceiling(saturation[:CEILING_TEXTS])
     print(f"  ceiling: {raw_ceiling:.1f} articles/s (model alone, {THREADS} threads)", flush=True)
     # each outlet lists enough items to span WINDOW_SECONDS of the release rate: a poll that comes
     # late (the worker is saturated, by design) must not find items already gone from the feed
@@ -202,6 +215,9 @@ def run_pipeline(
         sampler.start()
         cpu0 = tree_usage(worker.proc.pid)[0]
         server.schedule(saturation, rate=raw_ceiling * OVERLOAD)
+        profile = (
+            profile_saturation(config, worker.proc.pid, broker_pid, model_cpu_ms) if PROFILE_SECONDS else None
+        )
         wait_sequenced(
             config, len(saturation), timeout=len(saturation) / raw_ceiling * 4 + 300, label="saturation"
         )
@@ -289,6 +305,7 @@ def run_pipeline(
         "articles_saturation": len(saturation),
         "articles_half_load": len(first_seen),
         "embed_threads": THREADS,
+        "embed_precision": PRECISION,
         "raw_encode_per_s": round(raw_ceiling, 1),
         "sustained_per_s": round(sustained, 1),
         "ratio_to_ceiling": round(sustained / raw_ceiling, 3),
@@ -305,8 +322,43 @@ def run_pipeline(
         "peak_pss_mb": round(peak_pss / 2**20, 1),
         "peak_rss_mb": round(peak_rss / 2**20, 1),
         "cpu_s_per_1000_articles": round(cpu_saturation / len(saturation) * 1000, 1),
+        "model_cpu_ms_per_article": round(model_cpu_ms, 2),
+        "non_model_cpu_ms_per_article": round(cpu_saturation / len(saturation) * 1000 - model_cpu_ms, 2),
+        **({"profile": profile} if profile else {}),
         "_series": {"sequenced_at": stamps, "half_started": half_started},
     }
+
+
+def profile_saturation(
+    config: WirewatchConfig, worker_pid: int, broker_pid: int | None, model_cpu_ms: float
+) -> dict[str, Any]:
+    """py-spy on the worker's tree for PROFILE_SECONDS of saturation; CPU per article of every process."""
+    from tests.benchmarks.profile import Profiler
+
+    time.sleep(PROFILE_WARMUP)
+    before = sequenced_count(config)
+    worker_cpu, broker_cpu, own_cpu = tree_usage(worker_pid)[0], _cpu(broker_pid), time.process_time()
+    profiler = Profiler(worker_pid, PROFILE_SECONDS, RESULTS / "pipeline_profile.txt")
+    time.sleep(PROFILE_SECONDS)
+    done = int(sequenced_count(config) - before)
+    per = 1000 / max(done, 1)
+    worker_ms = (tree_usage(worker_pid)[0] - worker_cpu) * per
+    figures = {
+        "seconds": PROFILE_SECONDS,
+        "articles": done,
+        "worker_tree_cpu_ms_per_article": round(worker_ms, 2),
+        "model_cpu_ms_per_article": round(model_cpu_ms, 2),  # the ceiling's, measured apart
+        "non_model_cpu_ms_per_article": round(worker_ms - model_cpu_ms, 2),
+        "broker_cpu_ms_per_article": round((_cpu(broker_pid) - broker_cpu) * per, 2) if broker_pid else None,
+        "feed_server_and_bench_cpu_ms_per_article": round((time.process_time() - own_cpu) * per, 2),
+        "by_stage_ms_per_article": profiler.result(done),
+    }
+    print(f"  profile: {json.dumps(figures, indent=1)}", flush=True)
+    return figures
+
+
+def _cpu(pid: int | None) -> float:
+    return tree_usage(pid)[0] if pid else 0.0
 
 
 # Below what one worker sustains: no backlog, so the sequencer sees the articles in about the
@@ -345,6 +397,34 @@ def alerts_with_workers(
         time.sleep(5)
         records = asyncio.run(read_all(config, Topics(config.kafka.topic_prefix).alerts))
         return Run({a.id: a for a in (Alert.decode(r.value) for r in records)}, story_of)
+
+
+def profile_lines(profile: dict[str, Any] | None) -> list[str]:
+    """The py-spy breakdown as a Markdown table (nothing when the run was not profiled)."""
+    if not profile:
+        return []
+    return [
+        "",
+        f"Where the CPU goes at saturation: {profile['seconds']:.0f} s of py-spy on the worker's process "
+        f"tree, {profile['articles']} articles sequenced meanwhile (`WIREWATCH_BENCH_PROFILE`), CPU ms per "
+        "article. OpenVINO's inference threads are native, so py-spy sees only the thread that waits for "
+        "them; the model's own cost is the ceiling's.",
+        "",
+        "| where | CPU ms per article |",
+        "|---|---|",
+        f"| worker process tree, all of it | {profile['worker_tree_cpu_ms_per_article']} |",
+        f"| the model alone (ceiling) | {profile['model_cpu_ms_per_article']} |",
+        f"| **the worker outside the model** | **{profile['non_model_cpu_ms_per_article']}** |",
+        f"| the broker (same machine) | {profile['broker_cpu_ms_per_article']} |",
+        "| feed and page server, benchmark (same machine) | "
+        f"{profile['feed_server_and_bench_cpu_ms_per_article']} |",
+        "",
+        "py-spy's samples of the worker's Python threads, by stage:",
+        "",
+        "| stage | CPU ms per article |",
+        "|---|---|",
+        *(f"| {stage} | {ms} |" for stage, ms in profile["by_stage_ms_per_article"].items()),
+    ]
 
 
 def write_report(figures: dict[str, Any], folder: Path) -> None:
@@ -431,6 +511,9 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         + (", ".join(f"{k} {v}" for k, v in pages["status_half_load"].items()) or "–")
         + " | |",
         f"| page wait at half load (s), p50 / p99 | {wait.get('p50', '–')} / {wait.get('p99', '–')} | |",
+        f"| CPU ms per article: the model alone (the ceiling's) / the rest of the worker | "
+        f"{figures['model_cpu_ms_per_article']} / {figures['non_model_cpu_ms_per_article']} | |",
+        *profile_lines(figures.get("profile")),
         "",
         f"Latency at half load ({figures['half_load_offered_per_s']} articles/s offered, open loop), "
         "seconds:",
@@ -559,12 +642,15 @@ def compare_workers(
 
 @pytest.mark.benchmark
 @pytest.mark.timeout(3 * 3600)
-def test_pipeline_end_to_end(wirewatch_config, worker_factory) -> None:  # type: ignore[no-untyped-def]
+def test_pipeline_end_to_end(wirewatch_config, worker_factory, kafka_broker) -> None:  # type: ignore[no-untyped-def]
     stories = corpus()
     n = int(os.environ.get("WIREWATCH_BENCH_ARTICLES", "20000"))
     half_seconds = float(os.environ.get("WIREWATCH_BENCH_LOAD_SECONDS", "150"))
     assert len(stories) >= n + 3000, len(stories)
-    figures = run_pipeline(wirewatch_config, worker_factory, stories[:n], half_seconds, stories[n:])
+    broker_pid = kafka_broker.process.pid if kafka_broker.process else None
+    figures = run_pipeline(
+        wirewatch_config, worker_factory, stories[:n], half_seconds, stories[n:], broker_pid
+    )
     subset = stories[-1500:]
     port = free_port()
     one, two = (alerts_with_workers(wirewatch_config, worker_factory, subset, k, port) for k in (1, 2))
@@ -665,3 +751,33 @@ def test_two_worker_differences_forgive_only_the_sequencers_arrival_order() -> N
         "one_worker_only": ["pows: report 5", "raid: report 3", "strike: report 8"],  # 8: same story
         "two_workers_only": ["raid: report 4"],
     }
+
+
+def test_profile_buckets_go_by_the_innermost_frame_that_names_a_stage() -> None:
+    from tests.benchmarks.profile import OTHER, breakdown
+
+    agent = 'process 7:"wirewatch run";thread (0x1);run (asyncio/events.py:80)'
+    agent += ";_embed (streams/agents/embed.py:90)"
+    raw = "\n".join(
+        [
+            f"{agent};decode (streams/records.py:200);loads (json/__init__.py:346) 30",
+            f"{agent};encode (streams/openvino_encoder.py:130);infer (openvino/_ov_api.py:20) 50",
+            f"{agent};encode (streams/openvino_encoder.py:130);encode_batch (tokenizers/__init__.py:1) 5",
+            f"{agent};process (streams/dedup/sequencer.py:40);search (usearch/index.py:9) 7",
+            f"{agent};process (streams/dedup/sequencer.py:40) 3",
+            f"{agent};send (aiokafka/producer/producer.py:300) 4",
+            f"{agent} 2",
+            'process 8:"forkserver";<module> (somewhere.py:1) 1',
+            "malformed line without a count",
+        ]
+    )
+    samples = breakdown(raw)
+    assert samples["records: JSON encode/decode"] == 30
+    assert samples["model: OpenVINO inference"] == 50
+    assert samples["model: tokenization"] == 5
+    assert samples["vector index (usearch)"] == 7
+    assert samples["sequencer: dedup, stories"] == 3
+    assert samples["Kafka client (aiokafka)"] == 4
+    assert samples["our agents (glue)"] == 2
+    assert samples[OTHER] == 1
+    assert sum(samples.values()) == 102
