@@ -78,6 +78,7 @@ class Profiler:
         binary = shutil.which("py-spy") or str(Path(__import__("sys").executable).parent / "py-spy")
         self.output = output
         self.seconds = seconds
+        output.parent.mkdir(parents=True, exist_ok=True)
         command = [binary, "record", "--pid", str(pid), "--duration", str(int(seconds))]
         command += ["--rate", str(self.RATE), "--format", "raw", "--output", str(output)]
         command += ["--subprocesses", "--nonblocking"]
