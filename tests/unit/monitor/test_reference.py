@@ -33,7 +33,7 @@ def test_the_pages_describe_the_code() -> None:
     description = PollingConfig.model_fields["parse_timeout"].description
     assert description is not None
     assert description in configuration
-    assert "| `embed.precision` | `f32` \\| `bf16` | `f32` |" in configuration
+    assert "| `embed.precision` | `f32` \\| `bf16` \\| `int8` | `f32` |" in configuration
     metrics = PAGES["metrics.md"]()
     assert all(f"`{family.name}" in metrics for family in Metrics().registry.collect())
     assert "`wirewatch_consumer_lag` | gauge | `topic`, `partition` |" in metrics
