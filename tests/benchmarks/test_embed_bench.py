@@ -1,7 +1,7 @@
 """Embed stage throughput against the raw model on the same texts, same batch size, same run.
 
 Run: ``pytest tests/benchmarks/test_embed_bench.py -m benchmark -s`` (part of ``make bench``).
-Knob: ``WIREWATCH_BENCH_EMBED_ARTICLES`` (2000).
+Knob: ``WIREWATCH_BENCH_EMBED_ARTICLES`` (2000). Each ``embed.precision``, f32 and int8, in turn.
 
 First the ceiling: the model alone (``Embedder.encode``, the default backend) on the
 articles' texts in this process, in batches of ``embed.batch_size``. Then the stage: the same articles
@@ -62,12 +62,15 @@ def ag_news_articles(n: int) -> list[Article]:
     ]
 
 
-def test_embed_stage_against_raw_encode(wirewatch_config, worker_factory, record_result) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("precision", ["f32", "int8"])
+def test_embed_stage_against_raw_encode(
+    wirewatch_config, worker_factory, record_result, precision: str
+) -> None:  # type: ignore[no-untyped-def]
     from streams.embedder import Embedder
 
     articles = ag_news_articles(ARTICLES)
     texts = [a.text_for_embedding() for a in articles]
-    embedder = Embedder(EmbedConfig(batch_size=BATCH))
+    embedder = Embedder(EmbedConfig(batch_size=BATCH, precision=precision))  # type: ignore[arg-type]
     embedder.encode(texts[:BATCH])  # warm up
     started = time.perf_counter()
     for i in range(BATCH, len(texts), BATCH):  # the first batch is skipped, as on the stage side
@@ -75,7 +78,9 @@ def test_embed_stage_against_raw_encode(wirewatch_config, worker_factory, record
     raw_rate = (len(texts) - BATCH) / (time.perf_counter() - started)
     del embedder
 
-    config = wirewatch_config(worker={"stages": ["embed"]}, pipeline={"embed": {"batch_size": BATCH}})
+    config = wirewatch_config(
+        worker={"stages": ["embed"]}, pipeline={"embed": {"batch_size": BATCH, "precision": precision}}
+    )
     asyncio.run(ensure_topics(config.kafka))
     topics = Topics(config.kafka.topic_prefix)
     asyncio.run(produce(config, topics.articles_raw, [(a.id.encode(), a.encode()) for a in articles]))
@@ -93,7 +98,7 @@ def test_embed_stage_against_raw_encode(wirewatch_config, worker_factory, record
     stage_rate = (len(stamps) - BATCH) / ((stamps[-1] - stamps[BATCH - 1]) / 1000)
     ratio = stage_rate / raw_rate
     record_result(
-        "embed_stage_vs_raw",
+        "embed_stage_vs_raw" + ("" if precision == "f32" else f"_{precision}"),
         articles=len(articles),
         batch_size=BATCH,
         raw_encode_per_s=round(raw_rate, 1),

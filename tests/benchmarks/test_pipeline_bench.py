@@ -332,26 +332,31 @@ def run_pipeline(
 def profile_saturation(
     config: WirewatchConfig, worker_pid: int, broker_pid: int | None, model_cpu_ms: float
 ) -> dict[str, Any]:
-    """py-spy on the worker's tree for PROFILE_SECONDS of saturation; CPU per article of every process."""
+    """CPU per article by thread and stage over PROFILE_SECONDS of saturation (``profile.Profiler``)."""
     from tests.benchmarks.profile import Profiler
 
     time.sleep(PROFILE_WARMUP)
     before = sequenced_count(config)
-    worker_cpu, broker_cpu, own_cpu = tree_usage(worker_pid)[0], _cpu(broker_pid), time.process_time()
+    broker_cpu, own_cpu = _cpu(broker_pid), time.process_time()
     profiler = Profiler(worker_pid, PROFILE_SECONDS, RESULTS / "pipeline_profile.txt")
     time.sleep(PROFILE_SECONDS)
     done = int(sequenced_count(config) - before)
     per = 1000 / max(done, 1)
-    worker_ms = (tree_usage(worker_pid)[0] - worker_cpu) * per
+    broker_ms = (_cpu(broker_pid) - broker_cpu) * per
+    own_ms = (time.process_time() - own_cpu) * per
+    result = profiler.result(done)
+    threads: dict[str, float] = result["cpu_ms_per_article"]  # type: ignore[assignment]
+    model = sum(ms for group, ms in threads.items() if "embed thread" in group or "native threads" in group)
     figures = {
         "seconds": PROFILE_SECONDS,
         "articles": done,
-        "worker_tree_cpu_ms_per_article": round(worker_ms, 2),
-        "model_cpu_ms_per_article": round(model_cpu_ms, 2),  # the ceiling's, measured apart
-        "non_model_cpu_ms_per_article": round(worker_ms - model_cpu_ms, 2),
-        "broker_cpu_ms_per_article": round((_cpu(broker_pid) - broker_cpu) * per, 2) if broker_pid else None,
-        "feed_server_and_bench_cpu_ms_per_article": round((time.process_time() - own_cpu) * per, 2),
-        "by_stage_ms_per_article": profiler.result(done),
+        "worker_tree_cpu_ms_per_article": round(sum(threads.values()), 2),
+        "model_threads_cpu_ms_per_article": round(model, 2),
+        "outside_model_cpu_ms_per_article": round(sum(threads.values()) - model, 2),
+        "ceiling_model_cpu_ms_per_article": round(model_cpu_ms, 2),
+        "broker_cpu_ms_per_article": round(broker_ms, 2) if broker_pid else None,
+        "feed_server_and_bench_cpu_ms_per_article": round(own_ms, 2),
+        **result,
     }
     print(f"  profile: {json.dumps(figures, indent=1)}", flush=True)
     return figures
@@ -400,30 +405,34 @@ def alerts_with_workers(
 
 
 def profile_lines(profile: dict[str, Any] | None) -> list[str]:
-    """The py-spy breakdown as a Markdown table (nothing when the run was not profiled)."""
+    """The CPU breakdown as Markdown tables (nothing when the run was not profiled)."""
     if not profile:
         return []
+    threads = profile["cpu_ms_per_article"]
     return [
         "",
-        f"Where the CPU goes at saturation: {profile['seconds']:.0f} s of py-spy on the worker's process "
-        f"tree, {profile['articles']} articles sequenced meanwhile (`WIREWATCH_BENCH_PROFILE`), CPU ms per "
-        "article. OpenVINO's inference threads are native, so py-spy sees only the thread that waits for "
-        "them; the model's own cost is the ceiling's.",
+        f"Where the CPU goes at saturation: {profile['seconds']:.0f} s, {profile['articles']} articles "
+        "sequenced meanwhile (`WIREWATCH_BENCH_PROFILE`, `tests/benchmarks/profile.py`): exact CPU per "
+        "thread from /proc, and py-spy's samples of a thread scaled to its CPU, in ms per article.",
         "",
         "| where | CPU ms per article |",
         "|---|---|",
-        f"| worker process tree, all of it | {profile['worker_tree_cpu_ms_per_article']} |",
-        f"| the model alone (ceiling) | {profile['model_cpu_ms_per_article']} |",
-        f"| **the worker outside the model** | **{profile['non_model_cpu_ms_per_article']}** |",
+        *(f"| {group} | {ms} |" for group, ms in threads.items()),
+        f"| **the worker tree** | **{profile['worker_tree_cpu_ms_per_article']}** |",
+        f"| of which the model's threads (embed + native) | {profile['model_threads_cpu_ms_per_article']} "
+        f"(the model alone, in the ceiling: {profile['ceiling_model_cpu_ms_per_article']}) |",
+        f"| **of which outside the model** | **{profile['outside_model_cpu_ms_per_article']}** |",
         f"| the broker (same machine) | {profile['broker_cpu_ms_per_article']} |",
         "| feed and page server, benchmark (same machine) | "
         f"{profile['feed_server_and_bench_cpu_ms_per_article']} |",
         "",
-        "py-spy's samples of the worker's Python threads, by stage:",
-        "",
-        "| stage | CPU ms per article |",
+        "| the event loop's CPU by stage | ms per article |",
         "|---|---|",
-        *(f"| {stage} | {ms} |" for stage, ms in profile["by_stage_ms_per_article"].items()),
+        *(f"| {stage} | {ms} |" for stage, ms in profile["event_loop_by_stage"].items()),
+        "",
+        "| the child processes' CPU by stage | ms per article |",
+        "|---|---|",
+        *(f"| {stage} | {ms} |" for stage, ms in profile["child_processes_by_stage"].items()),
     ]
 
 
@@ -756,28 +765,30 @@ def test_two_worker_differences_forgive_only_the_sequencers_arrival_order() -> N
 def test_profile_buckets_go_by_the_innermost_frame_that_names_a_stage() -> None:
     from tests.benchmarks.profile import OTHER, breakdown
 
-    agent = 'process 7:"wirewatch run";thread (0x1);run (asyncio/events.py:80)'
-    agent += ";_embed (streams/agents/embed.py:90)"
+    loop = 'process 7:"wirewatch run";thread (7): MainThread;run (asyncio/events.py:80)'
+    loop += ";_embed (streams/agents/embed.py:90)"
     raw = "\n".join(
         [
-            f"{agent};decode (streams/records.py:200);loads (json/__init__.py:346) 30",
-            f"{agent};encode (streams/openvino_encoder.py:130);infer (openvino/_ov_api.py:20) 50",
-            f"{agent};encode (streams/openvino_encoder.py:130);encode_batch (tokenizers/__init__.py:1) 5",
-            f"{agent};process (streams/dedup/sequencer.py:40);search (usearch/index.py:9) 7",
-            f"{agent};process (streams/dedup/sequencer.py:40) 3",
-            f"{agent};send (aiokafka/producer/producer.py:300) 4",
-            f"{agent} 2",
-            'process 8:"forkserver";<module> (somewhere.py:1) 1',
+            f"{loop};decode (streams/records.py:200);loads (json/__init__.py:346) 30",
+            f"{loop};encode (streams/openvino_encoder.py:130);encode_batch (tokenizers/__init__.py:1) 5",
+            f"{loop};process (streams/dedup/sequencer.py:40);search (usearch/index.py:9) 7",
+            f"{loop};process (streams/dedup/sequencer.py:40) 3",
+            f"{loop};send (aiokafka/producer/producer.py:300) 4",
+            f"{loop} 2",
+            'process 7:"wirewatch run";thread (9): embed_0;infer (openvino/_ov_api.py:20) 50',
+            'process 8:"forkserver";thread (8): MainThread;extract (trafilatura/core.py:1) 11',
+            'process 8:"forkserver";thread (8): MainThread;<module> (somewhere.py:1) 1',
             "malformed line without a count",
         ]
     )
-    samples = breakdown(raw)
-    assert samples["records: JSON encode/decode"] == 30
-    assert samples["model: OpenVINO inference"] == 50
-    assert samples["model: tokenization"] == 5
-    assert samples["vector index (usearch)"] == 7
-    assert samples["sequencer: dedup, stories"] == 3
-    assert samples["Kafka client (aiokafka)"] == 4
-    assert samples["our agents (glue)"] == 2
-    assert samples[OTHER] == 1
-    assert sum(samples.values()) == 102
+    samples = breakdown(raw, worker_pid=7)
+    assert samples["event loop"] == {
+        "records: JSON encode/decode": 30,
+        "model: tokenization": 5,
+        "vector index (usearch)": 7,
+        "sequencer: dedup, stories": 3,
+        "Kafka client (aiokafka)": 4,
+        "our agents (glue)": 2,
+    }
+    assert samples["other threads"] == {"model: OpenVINO inference": 50}
+    assert samples["child processes"] == {"page extraction": 11, OTHER: 1}
