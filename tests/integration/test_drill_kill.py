@@ -11,7 +11,6 @@ outlets published was sequenced at least once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -49,7 +48,13 @@ async def test_a_killed_worker_is_taken_over_and_alerts_tail_shows_each_alert_on
             while line := await tail.stdout.readline():
                 shown.append(line.decode())
 
+        async def drain() -> None:  # its log: a full pipe would block the tail, SIGINT and all
+            assert tail.stderr is not None
+            while await tail.stderr.read(65536):
+                pass
+
         follower = asyncio.create_task(follow())
+        drainer = asyncio.create_task(drain())
         try:
             feeds.clock.start()
             # mid-stream: some news sequenced (the call, and its copies), most still to come
@@ -71,9 +76,13 @@ async def test_a_killed_worker_is_taken_over_and_alerts_tail_shows_each_alert_on
             await asyncio.sleep(5)  # the tail shows what the topic has
         finally:
             tail.send_signal(signal.SIGINT)
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(tail.wait(), 30)
+            except TimeoutError:  # never leave a follower behind (one outlived a CI run)
+                tail.kill()
+                await tail.wait()
             follower.cancel()
+            drainer.cancel()
         assert killed_at < feeds.news.duration, "the kill came before the last item"
         assert survivor.proc is not None
         assert survivor.proc.poll() is None, "the other worker still runs"
