@@ -128,13 +128,20 @@ def py_spy() -> str:
     return shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
 
-def python_thread_names(pid: int) -> dict[int, str]:
-    """tid → Python thread name, from ``py-spy dump`` (native threads are not listed)."""
-    done = subprocess.run(
-        [py_spy(), "dump", "--pid", str(pid), "--nonblocking"], capture_output=True, text=True, timeout=60
-    )
-    names = re.findall(r'^Thread (\d+) \([^)]*\): "([^"]*)"', done.stdout, flags=re.MULTILINE)
-    return {int(tid): name for tid, name in names}
+def python_thread_names(pid: int, attempts: int = 5) -> dict[int, str]:
+    """tid → Python thread name, from ``py-spy dump`` (native threads are not listed).
+
+    A dump of a busy process without pausing it fails now and then (it read a
+    frame being changed): tried again until the main thread is in it.
+    """
+    for _ in range(attempts):
+        done = subprocess.run(
+            [py_spy(), "dump", "--pid", str(pid), "--nonblocking"], capture_output=True, text=True, timeout=60
+        )
+        names = re.findall(r'^Thread (\d+) \([^)]*\): "([^"]*)"', done.stdout, flags=re.MULTILINE)
+        if any(int(tid) == pid for tid, _ in names):
+            return {int(tid): name for tid, name in names}
+    raise RuntimeError(f"py-spy dump read no threads of {pid}: {done.stderr[-500:]}")
 
 
 def thread_group(tid: int, pid: int, comm: str, names: dict[int, str]) -> str:
