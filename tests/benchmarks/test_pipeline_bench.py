@@ -92,9 +92,9 @@ PROFILE_SECONDS = float(os.environ.get("WIREWATCH_BENCH_PROFILE") or 0)  # py-sp
 PROFILE_WARMUP = 30.0  # seconds into saturation before py-spy starts: the backlog is there, pools warm
 CEILING_TEXTS = 2000
 OVERLOAD = 1.5  # release rate at saturation, times the ceiling: a backlog that keeps growing
-# ... or this many articles/s: with int8 the ceiling (132/s) is 3x what the pipeline sustains, and
-# at 198/s released, polls that wait for their pages came later than the feeds' window and items
-# fell out of them (193 of 20,000 never polled)
+# ... or this many articles/s: with int8 the ceiling (132/s) is 2-3x what the pipeline sustains;
+# released at 198/s, 193 of 20,000 items were never sequenced (most likely out of the feeds'
+# windows before a poll that waited for pages came) and the overload cost CPU of its own
 SATURATION_RATE = float(os.environ.get("WIREWATCH_BENCH_SATURATION_RATE") or 0)
 STALLED = 180.0  # seconds without progress that fail a phase (an item lost never comes)
 # How late a poll may come at saturation before items fall out of the feed (a poll with pages
