@@ -32,8 +32,15 @@ def convert(source: Path, target: Path) -> None:
         converted = ov.convert_model(model[0].auto_model.eval(), example_input=inputs)
     for port, name in zip(converted.inputs, inputs, strict=True):
         port.get_tensor().set_names({name})
+    save(converted, target)
+
+
+def save(model: Any, target: Path) -> None:
+    """Write an OpenVINO model to ``target`` (and its ``.bin``) so that no reader sees half of it."""
+    import openvino as ov
+
     partial = target.with_name(f"{target.stem}.partial-{os.getpid()}.xml")  # workers may convert at once
-    ov.save_model(converted, partial, compress_to_fp16=False)
+    ov.save_model(model, partial, compress_to_fp16=False)
     partial.with_suffix(".bin").replace(target.with_suffix(".bin"))
     partial.replace(target)
 

@@ -93,12 +93,9 @@ class OpenVinoEncoder:
     ) -> None:
         check_load_order()
         import openvino as ov  # only workers configured for it pay for it
-        from tokenizers import Tokenizer
 
         self.mode = pooling_mode(source)
-        self._tokenizer = tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-        limit = _model_max_length(source)
-        tokenizer.enable_truncation(min(max_tokens, limit) if limit else max_tokens)
+        self._tokenizer = tokenizer = load_tokenizer(source, max_tokens)
         pad_token = _pad_token(source, tokenizer)
         # padded to the batch's longest text, as sentence-transformers does
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token), pad_token=pad_token)
@@ -141,6 +138,16 @@ class OpenVinoEncoder:
             vectors[chosen] = pool(np.asarray(tokens), features["attention_mask"], self.mode)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+
+def load_tokenizer(source: Path, max_tokens: int) -> Any:
+    """The model's ``tokenizer.json``, cutting texts at ``max_tokens`` or the model's own limit if lower."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+    limit = _model_max_length(source)
+    tokenizer.enable_truncation(min(max_tokens, limit) if limit else max_tokens)
+    return tokenizer
 
 
 def _model_max_length(source: Path) -> int | None:

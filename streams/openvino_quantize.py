@@ -8,7 +8,7 @@ worker need not load it. Post-training quantization with the transformer
 preset (``nncf.ModelType.TRANSFORMER``: matrix products and their inputs in
 int8, layer norms, softmax and GELU left in f32), ranges from the 300 texts of
 ``streams.calibration`` tokenized as the encoder does. Writes ``OUT`` (and
-its ``.bin``) atomically, as ``streams.openvino_convert`` does.
+its ``.bin``) atomically with ``streams.openvino_convert.save``.
 """
 
 from __future__ import annotations
@@ -29,13 +29,9 @@ RECIPE = "nncf-ptq-transformer-v1"
 
 def samples(source: Path, texts: list[str], max_tokens: int) -> list[dict[str, np.ndarray]]:
     """One input per text, unpadded and cut as the encoder cuts it."""
-    from tokenizers import Tokenizer
+    from streams.openvino_encoder import load_tokenizer
 
-    from streams.openvino_encoder import _model_max_length
-
-    tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-    limit = _model_max_length(source)
-    tokenizer.enable_truncation(min(max_tokens, limit) if limit else max_tokens)
+    tokenizer = load_tokenizer(source, max_tokens)
     out = []
     for text in texts:
         encoding = tokenizer.encode(text.strip())
@@ -54,6 +50,7 @@ def quantize(source: Path, fp32_ir: Path, target: Path, max_tokens: int = 256) -
     import openvino as ov
 
     from streams.calibration import calibration_texts
+    from streams.openvino_convert import save
 
     logging.getLogger("nncf").setLevel(logging.WARNING)  # its progress bars go to the parent's log
     core = ov.Core()
@@ -68,10 +65,7 @@ def quantize(source: Path, fp32_ir: Path, target: Path, max_tokens: int = 256) -
         model_type=nncf.ModelType.TRANSFORMER,
         subset_size=len(data),
     )
-    partial = target.with_name(f"{target.stem}.partial-{os.getpid()}.xml")  # workers may quantize at once
-    ov.save_model(quantized, partial, compress_to_fp16=False)
-    partial.with_suffix(".bin").replace(target.with_suffix(".bin"))
-    partial.replace(target)
+    save(quantized, target)
 
 
 if __name__ == "__main__":
