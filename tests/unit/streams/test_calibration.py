@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from streams.calibration import PER_CORPUS, calibration_texts, draw
 from tests.feed_server import SHARED
 
 
 def test_the_shipped_texts_are_the_draw_from_the_corpora() -> None:
-    if not (SHARED / "corpus").exists():
-        pytest.skip(f"the corpora are not at {SHARED}")
+    assert (SHARED / "corpus").exists(), f"the corpora are missing at {SHARED} (set WIREWATCH_SHARED)"
     assert calibration_texts() == draw(SHARED)
 
 
