@@ -165,6 +165,25 @@ class WorkerProcess:
             time.sleep(0.2)
         raise AssertionError(f"worker did not log {text!r} within {timeout}s:\n{self.log()[-4000:]}")
 
+    def dump_tasks(self, settle: float = 3.0) -> str:
+        """Mode's SIGUSR1 dump: every thread's stack and every asyncio task's, as the worker logs it.
+
+        A hung worker's event loop sits idle in ``select``; only the tasks'
+        stacks say what it waits for.
+        """
+        if self.proc is None or self.proc.poll() is not None:
+            return ""
+        start = len(self.log())
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        deadline, size = time.monotonic() + settle * 4, -1
+        while time.monotonic() < deadline:  # until the dump stops growing
+            time.sleep(settle / 3)
+            now = len(self.log())
+            if now == size and now > start:
+                break
+            size = now
+        return self.log()[start:]
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
@@ -190,6 +209,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 _reports = pytest.StashKey[dict[str, pytest.TestReport]]()
 WORKER_LOG_TAIL = 150  # lines of each worker's log shown when a test fails
+WORKER_DUMP_LINES = 4000  # lines of a still-running worker's thread and task dump shown then
 
 
 @pytest.fixture
@@ -197,7 +217,9 @@ def worker_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
     """``worker_factory(config, ready_timeout=120)`` → a started worker; all are stopped at teardown.
 
     When the test failed, the tail of every worker's log is printed (pytest
-    shows it under "Captured stdout teardown"): a CI failure then explains itself.
+    shows it under "Captured stdout teardown"), and for a worker still running,
+    Mode's SIGUSR1 dump of its threads and asyncio tasks: a CI failure, a hang
+    included, then explains itself.
     """
     workers: list[WorkerProcess] = []
 
@@ -207,11 +229,19 @@ def worker_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
         return worker.start(ready_timeout)
 
     yield make
+    call = request.node.stash.get(_reports, {}).get("call")
+    failed = call is not None and call.failed
+    dumps = {id(w): w.dump_tasks() for w in workers} if failed else {}
     for worker in workers:
         worker.stop()
-    call = request.node.stash.get(_reports, {}).get("call")
-    if call is not None and call.failed:
+    if failed:
         for worker in workers:
-            tail = worker.log().splitlines()[-WORKER_LOG_TAIL:]
+            dump = dumps.get(id(worker), "")
+            log = worker.log().replace(dump, "") if dump else worker.log()
+            tail = log.splitlines()[-WORKER_LOG_TAIL:]
             print(f"----- {worker.log_path} (last {len(tail)} lines) -----")
             print("\n".join(tail))
+            if dump:
+                lines = dump.splitlines()[:WORKER_DUMP_LINES]
+                print(f"----- its threads and asyncio tasks then (SIGUSR1, {len(lines)} lines) -----")
+                print("\n".join(lines))
