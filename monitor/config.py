@@ -689,15 +689,6 @@ class WorkerConfig(Section):
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        "uvloop",
-        description=(
-            "The worker's asyncio event loop, for its main thread and the Kafka consumer's thread "
-            "(Faust's `--loop`). `uvloop` (libuv) spends less CPU per socket read and callback than "
-            "the standard library's loop on the poll, fetch and Kafka I/O; `asyncio` is the "
-            "standard loop, for platforms without uvloop or to rule it out."
-        ),
-    )
     stages: tuple[Literal["poll", "embed", "dedup", "route"], ...] = Field(
         ("poll", "embed", "dedup", "route"),
         min_length=1,

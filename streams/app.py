@@ -6,7 +6,6 @@ their loop so a malformed message is dead-lettered, never a crashed agent.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -166,15 +165,6 @@ def add_faust_sensor(app: Any, metrics: Metrics) -> None:
     app.monitor = CachedLabelsMonitor(metrics=FaustMetrics.create(metrics.registry, FAUST_METRICS_PREFIX))
 
 
-def event_loops(app: Any) -> dict[str, str]:
-    """The kind of loop (``uvloop``, ``asyncio``) under the main thread and the Kafka consumer's thread."""
-    loops = {"main": asyncio.get_running_loop()}
-    consumer_thread = getattr(app.consumer, "_thread", None)
-    if consumer_thread is not None:
-        loops["consumer"] = consumer_thread.thread_loop
-    return {name: type(loop).__module__.split(".")[0] for name, loop in loops.items()}
-
-
 def readiness(app: Any, preparing: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """Ready once every stage is prepared (the model loaded), recovery is done, and not rebalancing.
 
@@ -210,7 +200,7 @@ def add_health_pages(app: Any, ctx: StageContext) -> None:
 
     @app.page("/health")  # type: ignore[untyped-decorator]
     async def health(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "app_id": ctx.config.worker.app_id, "event_loops": event_loops(app)})
+        return web.json({"status": "ok", "app_id": ctx.config.worker.app_id})
 
     @app.page("/ready")  # type: ignore[untyped-decorator]
     async def ready(web: Any, request: Any) -> Any:

@@ -41,19 +41,6 @@ def build_app(config: WirewatchConfig) -> Any:
     return app
 
 
-def use_event_loop(kind: str) -> None:
-    """Make every loop made from here on (the main thread's, the consumer thread's) of ``kind``.
-
-    A policy, not one loop: Faust's consumer runs in a thread with a loop of its own.
-    """
-    if kind == "uvloop":
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    else:
-        asyncio.set_event_loop_policy(None)
-
-
 def run_worker(config: WirewatchConfig) -> None:
     """Ensure topics, then run a Faust worker until SIGINT/SIGTERM. Blocks."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
@@ -65,7 +52,6 @@ def run_worker(config: WirewatchConfig) -> None:
         log.info("%s", asyncio.run(sync_feeds(config, remove=False)).summary())
     prepare_backend(config.pipeline.embed)  # before any stage loads usearch
     relax_gc()
-    use_event_loop(config.worker.event_loop)
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run() left none; Faust needs one
     app = build_app(config)
     config.worker.data_dir.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,7 @@ default half the sustained rate), ``WIREWATCH_BENCH_THREADS`` (2: torch threads,
 py-spy on the worker's process tree at saturation: CPU ms per article by stage, see
 ``tests/benchmarks/profile.py``), ``WIREWATCH_BENCH_PRECISION``
 (``embed.precision``, f32 or int8, for the worker and the ceiling alike), ``WIREWATCH_BENCH_STORE_MB``
-(``dedup.store_memory_mb``, the sequencer's RocksDB budget), ``WIREWATCH_BENCH_EVENT_LOOP``
-(``worker.event_loop``: uvloop or asyncio), ``WIREWATCH_BENCH_PAGES``
+(``dedup.store_memory_mb``, the sequencer's RocksDB budget), ``WIREWATCH_BENCH_PAGES``
 (1: every item links to its article page on the feed server, and every feed has
 ``fulltext: true``, so each article waits for its page to be fetched and extracted;
 0: feed text only, links to a host that does not resolve).
@@ -102,7 +101,6 @@ STALLED = 180.0  # seconds without progress that fail a phase (an item lost neve
 # also waits up to the full-text budget for them, so with pages the window is that much longer).
 WINDOW_SECONDS = 6.0
 PAGES = os.environ.get("WIREWATCH_BENCH_PAGES", "1") != "0"
-EVENT_LOOP = os.environ.get("WIREWATCH_BENCH_EVENT_LOOP", "uvloop")  # worker.event_loop: uvloop, asyncio
 TARGETS = {"ratio_to_ceiling": 0.60, "p99_fetched_to_alert_s": 1.5, "peak_pss_mb": 1536}
 
 
@@ -126,7 +124,6 @@ def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: Relea
             for o in server.outlets
         ],
         polling={"first_poll_spread": "1s", "per_host_spacing": 0, "per_host_concurrency": 4, "jitter": 0},
-        worker={"event_loop": EVENT_LOOP},
         pipeline={
             "embed": {"batch_size": BATCH, "threads": THREADS, "precision": PRECISION, **EMBED_WAIT},
             "dedup": DEDUP,
@@ -314,7 +311,6 @@ def run_pipeline(
         "articles_saturation": len(saturation),
         "articles_half_load": len(first_seen),
         "embed_threads": THREADS,
-        "event_loop": EVENT_LOOP,
         "embed_precision": PRECISION,
         "raw_encode_per_s": round(raw_ceiling, 1),
         "saturation_released_per_s": round(release, 1),
@@ -511,8 +507,7 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         f"Machine: {m['cores']} cores ({m['cpu']}; {', '.join(m['vector_isa'])}), Python {m['python']}; "
         "broker, feed server and worker together.",
         f"Embedder: `{m['embedder']}`.",
-        f"Embed threads: {figures['embed_threads']}; event loop: {figures['event_loop']}; shipped detectors; "
-        "`make bench-pipeline`.",
+        f"Embed threads: {figures['embed_threads']}; shipped detectors; `make bench-pipeline`.",
         "",
         "| figure | value | target |",
         "|---|---|---|",
