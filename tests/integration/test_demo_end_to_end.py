@@ -141,9 +141,13 @@ async def test_the_demo_news_fire_the_expected_alerts_and_fill_the_dashboard(
 
 
 async def alerts_after_the_news(
-    config: WirewatchConfig, feeds: DemoFeedServer, at_least: int, timeout: float = 300.0
+    config: WirewatchConfig, feeds: DemoFeedServer, at_least: int, timeout: float = 200.0
 ) -> list[Alert]:
-    """The alerts once every item is out and at least ``at_least`` fired, plus time for extras."""
+    """The alerts once every item is out and at least ``at_least`` fired, plus time for extras.
+
+    ``timeout`` must end before pytest's (300 s; the demo's news take about a minute), so a
+    run short of alerts fails on its test's assertions, which name what is missing.
+    """
     topic = Topics(config.kafka.topic_prefix).alerts
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

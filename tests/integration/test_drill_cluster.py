@@ -37,7 +37,9 @@ from tests.integration.test_demo_end_to_end import COPIES, alerts_after_the_news
 from tests.kafka_fixtures import KAFKA_HEAP_MB, write_config
 from tests.kafka_helpers import read_all, wait_for_records
 
-pytestmark = pytest.mark.slow
+# pytest's timeout above the 400 s the drill itself waits for its alerts: a short run then fails
+# on the assertions that name what is missing, not on a bare timeout
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DOWN_FOR = 30.0  # seconds each killed broker stays down
 

@@ -26,7 +26,9 @@ from tests.integration.test_detect import scrape
 from tests.kafka_fixtures import sibling_worker, write_config
 from tests.kafka_helpers import read_all, wait_for_records
 
-pytestmark = pytest.mark.slow
+# pytest's timeout above the 400 s the drill itself waits for its alerts: a short run then fails
+# on the assertions that name what is missing, not on a bare timeout
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 async def test_a_killed_worker_is_taken_over_and_alerts_tail_shows_each_alert_once(
