@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -182,7 +183,10 @@ class WorkerProcess:
             if now == size and now > start:
                 break
             size = now
-        return self.log()[start:]
+        dump = self.log()[start:]
+        if "TASKS" not in dump:  # the loop is blocked and never ran the handler: its threads from outside
+            dump += _py_spy_dump(self.proc.pid)
+        return dump
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -197,6 +201,17 @@ class WorkerProcess:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def _py_spy_dump(pid: int) -> str:
+    """Every thread's Python stack from outside the process (py-spy, a test dependency), or why not."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    try:
+        done = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"\n(py-spy dump failed: {exc})\n"
+    header = "(no SIGUSR1 dump: the event loop did not run its handler; py-spy dump)"
+    return f"\n{header}\n{done.stdout}{done.stderr}"
 
 
 @pytest.hookimpl(wrapper=True)
