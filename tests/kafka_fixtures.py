@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pydantic import SecretStr
 
 from monitor.broker import LocalBroker, die_with_parent, free_port
 from monitor.config import WirewatchConfig
+from tests.benchmarks.profile import py_spy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,14 +166,15 @@ class WorkerProcess:
             time.sleep(0.2)
         raise AssertionError(f"worker did not log {text!r} within {timeout}s:\n{self.log()[-4000:]}")
 
-    def dump_tasks(self, settle: float = 3.0) -> str:
-        """Mode's SIGUSR1 dump: every thread's stack and every asyncio task's, as the worker logs it.
+    def dump_tasks(self, settle: float = 3.0) -> tuple[str, str]:
+        """Mode's SIGUSR1 dump of every thread's and asyncio task's stack: (as logged, as to show).
 
         A hung worker's event loop sits idle in ``select``; only the tasks'
-        stacks say what it waits for.
+        stacks say what it waits for. A loop too blocked to run the handler
+        logs no tasks; then py-spy's dump of its threads is shown as well.
         """
         if self.proc is None or self.proc.poll() is not None:
-            return ""
+            return "", ""
         start = len(self.log())
         os.kill(self.proc.pid, signal.SIGUSR1)
         deadline, size = time.monotonic() + settle * 4, -1
@@ -183,10 +184,8 @@ class WorkerProcess:
             if now == size and now > start:
                 break
             size = now
-        dump = self.log()[start:]
-        if "TASKS" not in dump:  # the loop is blocked and never ran the handler: its threads from outside
-            dump += _py_spy_dump(self.proc.pid)
-        return dump
+        logged = self.log()[start:]
+        return logged, logged if "TASKS" in logged else logged + _py_spy_dump(self.proc.pid)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -205,9 +204,9 @@ class WorkerProcess:
 
 def _py_spy_dump(pid: int) -> str:
     """Every thread's Python stack from outside the process (py-spy, a test dependency), or why not."""
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     try:
-        done = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30)
+        command = [py_spy(), "dump", "--pid", str(pid)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"\n(py-spy dump failed: {exc})\n"
     header = "(no SIGUSR1 dump: the event loop did not run its handler; py-spy dump)"
@@ -246,17 +245,17 @@ def worker_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
     yield make
     call = request.node.stash.get(_reports, {}).get("call")
     failed = call is not None and call.failed
-    dumps = {id(w): w.dump_tasks() for w in workers} if failed else {}
+    dumps = [w.dump_tasks() if failed else ("", "") for w in workers]
     for worker in workers:
         worker.stop()
-    if failed:
-        for worker in workers:
-            dump = dumps.get(id(worker), "")
-            log = worker.log().replace(dump, "") if dump else worker.log()
-            tail = log.splitlines()[-WORKER_LOG_TAIL:]
-            print(f"----- {worker.log_path} (last {len(tail)} lines) -----")
-            print("\n".join(tail))
-            if dump:
-                lines = dump.splitlines()[:WORKER_DUMP_LINES]
-                print(f"----- its threads and asyncio tasks then (SIGUSR1, {len(lines)} lines) -----")
-                print("\n".join(lines))
+    if not failed:
+        return
+    for worker, (logged, dump) in zip(workers, dumps, strict=True):
+        log = worker.log().replace(logged, "") if logged else worker.log()
+        tail = log.splitlines()[-WORKER_LOG_TAIL:]
+        print(f"----- {worker.log_path} (last {len(tail)} lines) -----")
+        print("\n".join(tail))
+        if dump:
+            lines = dump.splitlines()[:WORKER_DUMP_LINES]
+            print(f"----- its threads and asyncio tasks then (SIGUSR1, {len(lines)} lines) -----")
+            print("\n".join(lines))
