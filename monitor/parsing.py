@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from monitor.errors import ParseCrashed, ParseTimeout
+from monitor.items import KnownItems, scope_key, split_items
 from monitor.normalize import FeedContext, html_to_text, normalize_entry, normalize_language
 from monitor.procpool import TimedProcessPool
 from streams.records import Article
@@ -40,6 +41,11 @@ class ParseResult:
     skipped: int = 0
     bozo: str | None = None
     skips: tuple[str, ...] = ()  # why each skipped entry was skipped ("entry 3: ...")
+    # Per item of the body, in order, when ``parse_feed`` was told the known items (``monitor.items``):
+    # the item's key and the index of its article in ``articles``, or None for a known item that was not
+    # read. Items that gave no article are left out. Empty when the body was read without being cut.
+    items: tuple[tuple[bytes, int | None], ...] = ()
+    scope: bytes = b""  # what besides their bytes decided the items' articles (``monitor.items``)
 
     @property
     def reason(self) -> str:
@@ -76,11 +82,60 @@ def run_feedparser(body: bytes, headers: dict[str, str], url: str) -> Any:
     )
 
 
-def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_at: datetime) -> ParseResult:
-    """Parse and normalize one body. Pure: safe to run in any process."""
+# Bump when normalization changes what an unchanged item's article is, so that every item is read again.
+NORMALIZATION_REVISION = 1
+
+
+def parse_feed(
+    body: bytes,
+    headers: dict[str, str],
+    feed: FeedContext,
+    fetched_at: datetime,
+    known: KnownItems | None = None,
+) -> ParseResult:
+    """Parse and normalize one body. Pure: safe to run in any process.
+
+    With ``known`` (a poll's case) the body is cut into its items and the known ones are not read
+    (``monitor.items``); ``ParseResult.items`` then says which article came from which item. Without it
+    (feed checks, archives) the body is read whole, as it is whenever it cannot be cut.
+    """
     if not body.strip():
         return ParseResult(kind="empty")
     lowered = {k.lower(): v for k, v in headers.items()}
+    split = split_items(body) if known is not None else None
+    if known is None or split is None:
+        return _read(body, lowered, feed, fetched_at, "").result
+    keys = split.keys(body)
+    skip = {i for i, key in enumerate(keys) if key in known.keys}
+    read = _read(split.without(body, skip) if skip else body, lowered, feed, fetched_at, split.ancestors)
+    if skip and not (read.result.scope == known.scope and read.cut_into(len(keys) - len(skip))):
+        skip = set()  # read in another scope, or the cut went wrong: read the whole body
+        read = _read(body, lowered, feed, fetched_at, split.ancestors)
+    if not read.cut_into(len(keys) - len(skip)):
+        return read.result
+    entries = iter(read.entries)
+    items: list[tuple[bytes, int | None]] = []
+    for index, key in enumerate(keys):
+        article = None if index in skip else next(entries)
+        if index in skip or article is not None:
+            items.append((key, article))
+    return replace(read.result, items=tuple(items))
+
+
+@dataclass(frozen=True)
+class _Read:
+    result: ParseResult
+    entries: list[int | None]  # per feedparser entry: the index of its article, or None
+
+    def cut_into(self, items: int) -> bool:
+        """Whether feedparser found one entry per item it was given: else items and articles can't pair."""
+        return self.result.kind == "feed" and len(self.entries) == items
+
+
+def _read(
+    body: bytes, lowered: dict[str, str], feed: FeedContext, fetched_at: datetime, ancestors: str
+) -> _Read:
+    """feedparser and normalization on one body (the whole feed, or the feed without its known items)."""
     parsed = run_feedparser(body, lowered, feed.url)
     bozo = repr(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     entries = parsed.get("entries") or []
@@ -88,7 +143,7 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_
     version = parsed.get("version") or ""
     if not entries and not version and not meta.get("title"):
         kind: ParseKind = "html" if _looks_like_html(body, lowered.get("content-type", "")) else "not-a-feed"
-        return ParseResult(kind=kind, bozo=bozo)
+        return _Read(ParseResult(kind=kind, bozo=bozo), [])
     feed_title = html_to_text(str(meta.get("title") or ""), 300).replace("\n", " ")
     source = feed.title or feed_title or feed.feed_id
     feed_language = normalize_language(meta.get("language")) or normalize_language(
@@ -96,7 +151,9 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_
     )
     articles: list[Article] = []
     skips: list[str] = []
+    paired: list[int | None] = []
     for number, entry in enumerate(entries, 1):
+        paired.append(None)
         try:
             article = normalize_entry(entry, feed, source, feed_language, fetched_at)
         except Exception as exc:  # one odd entry must not cost the others
@@ -106,8 +163,17 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_
         if article is None:
             skips.append(f"entry {number}: no title, text or link")
         else:
+            paired[-1] = len(articles)
             articles.append(article)
-    return ParseResult(
+    scope = scope_key(
+        ancestors,
+        [lowered.get(name) for name in ("content-type", "content-location", "content-language")],
+        feed,
+        source,
+        feed_language,
+        NORMALIZATION_REVISION,
+    )
+    result = ParseResult(
         kind="feed",
         feed_title=feed_title,
         version=version,
@@ -115,7 +181,9 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedContext, fetched_
         skipped=len(skips),
         bozo=bozo,
         skips=tuple(skips),
+        scope=scope,
     )
+    return _Read(result, paired)
 
 
 _WARM_FEED = (
@@ -137,7 +205,12 @@ class ParserPool(TimedProcessPool):
         super().__init__(workers, timeout, ParseTimeout, ParseCrashed, what="parsing", warm=warm_parsing)
 
     async def parse(
-        self, body: bytes, headers: dict[str, str], feed: FeedContext, fetched_at: datetime
+        self,
+        body: bytes,
+        headers: dict[str, str],
+        feed: FeedContext,
+        fetched_at: datetime,
+        known: KnownItems | None = None,
     ) -> ParseResult:
         """Parse in a worker process; raises only ParseTimeout or ParseCrashed (or our own cancellation)."""
-        return await self.run(parse_feed, body, headers, feed, fetched_at)
+        return await self.run(parse_feed, body, headers, feed, fetched_at, known)

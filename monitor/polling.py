@@ -15,16 +15,18 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor.config import PollingConfig
 from monitor.errors import ParseCrashed, ParseTimeout
 from monitor.fetch import Fetcher, FetchResult
+from monitor.items import ItemMemory, KnownItems
 from monitor.normalize import FeedContext
 from monitor.outcomes import Outcome
 from monitor.parsing import ParserPool
-from monitor.seen import SeenIndex, content_key
+from monitor.seen import SeenIndex, content_key, id_key
 from streams.records import Article, FeedSpec, FeedState, content_hash
 
 
@@ -81,20 +83,68 @@ def next_delay(
     return delay
 
 
+@dataclass(frozen=True)
+class Recall:
+    """What a feed's state says about its last body: the items the parser may skip, and the seen index."""
+
+    known: dict[bytes, bytes]  # item key → the key of its article in ``seen``
+    scope: bytes
+    seen: SeenIndex
+
+    @classmethod
+    def of(cls, state: FeedState) -> Recall:
+        """Only items whose article the seen index still holds are known: the others must be read."""
+        memory = ItemMemory.unpack(state.items)
+        seen = SeenIndex.unpack(state.seen)
+        known = {item: key for item, key in (memory.articles or {}).items() if key in seen.entries}
+        return cls(known, memory.scope, seen)
+
+    @property
+    def items(self) -> KnownItems:
+        return KnownItems(self.scope, frozenset(self.known))
+
+
 def diff_entries(
-    articles: list[Article], state: FeedState, now: float, limit: int
+    articles: list[Article],
+    state: FeedState,
+    now: float,
+    limit: int,
+    *,
+    items: Sequence[tuple[bytes, int | None]] = (),
+    scope: bytes = b"",
+    known: Mapping[bytes, bytes] | None = None,
+    seen: SeenIndex | None = None,
 ) -> tuple[list[Article], FeedState, int, int, int]:
-    """(to publish, state with the new seen index, new count, updated count, unchanged count)."""
-    seen = SeenIndex.unpack(state.seen)
+    """(to publish, state with the new seen index, new count, updated count, unchanged count).
+
+    ``items`` (``ParseResult.items``) walks the body's items in order, with ``known`` mapping the items
+    that were not read to their article's key in the seen index; without it the articles are walked.
+    The state then remembers the items whose article the seen index now holds (``monitor.items``).
+    ``seen`` is the state's seen index when the caller has unpacked it already.
+    """
+    seen = seen if seen is not None else SeenIndex.unpack(state.seen)
     publish: list[Article] = []
     new = updated = unchanged = 0
-    present: set[str] = set()
-    for article in articles:
-        if article.id in present:  # the same link twice in one feed
+    present: set[bytes] = set()
+    read: dict[bytes, bytes] = {}  # item key → id key, for items whose article the index now holds
+    walk = items or [(b"", index) for index in range(len(articles))]
+    for item, index in walk:
+        if index is None:  # known and unchanged: not read this time
+            key = (known or {})[item]
+            if key not in present:
+                present.add(key)
+                entry = seen.entries[key]
+                entry.last_seen = int(now)
+                unchanged += 1
+                read[item] = key
             continue
-        present.add(article.id)
+        article = articles[index]
+        key = id_key(article.id)
+        if key in present:  # the same link twice in one feed
+            continue
+        present.add(key)
         digest = content_hash(article.title, article.summary, article.content)
-        before = seen.get(article.id)
+        before = seen.entries.get(key)
         if before is None:
             publish.append(article)
             seen.put(article.id, digest, 0, now)
@@ -107,9 +157,12 @@ def diff_entries(
         else:
             before.last_seen = int(now)
             unchanged += 1
+        read[item] = key
     packed = seen.pack(limit)
     count = min(len(seen), limit)
-    return publish, state.model_copy(update={"seen": packed, "seen_count": count}), new, updated, unchanged
+    remembered = ItemMemory.pack(scope, read.items(), limit) if items else ""
+    diffed = state.model_copy(update={"seen": packed, "seen_count": count, "items": remembered})
+    return publish, diffed, new, updated, unchanged
 
 
 async def poll_feed(
@@ -191,9 +244,16 @@ async def poll_feed(
     validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
     if body_hash == state.body_hash:  # stale ETag or no validators: same bytes as last time
         return success(Outcome.UNCHANGED, **validators)
+    recall = Recall.of(state)
     parse_started = time.monotonic()
     try:
-        parsed = await parser.parse(fetched.body, fetched.headers, feed_context(spec, settings), started)
+        parsed = await parser.parse(
+            fetched.body,
+            fetched.headers,
+            feed_context(spec, settings),
+            started,
+            recall.items,
+        )
     except (ParseTimeout, ParseCrashed) as exc:
         crashed = failure(
             Outcome.PARSE_TIMEOUT if isinstance(exc, ParseTimeout) else Outcome.PARSE_CRASH,
@@ -208,10 +268,22 @@ async def poll_feed(
         rejected.parse_seconds = parse_seconds
         return rejected
     publish, diffed, new, updated, unchanged = diff_entries(
-        parsed.articles, state, now_s, settings.seen_entries
+        parsed.articles,
+        state,
+        now_s,
+        settings.seen_entries,
+        items=parsed.items,
+        scope=parsed.scope,
+        known=recall.known,
+        seen=recall.seen,
     )
     result = success(
-        Outcome.OK, body_hash=body_hash, seen=diffed.seen, seen_count=diffed.seen_count, **validators
+        Outcome.OK,
+        body_hash=body_hash,
+        seen=diffed.seen,
+        seen_count=diffed.seen_count,
+        items=diffed.items,
+        **validators,
     )
     result.articles = publish
     result.parse_seconds = parse_seconds

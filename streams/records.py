@@ -95,6 +95,9 @@ class FeedState(WireRecord):
     disabled_reason: str | None = Field(None, description="Set when polling stopped (410, repeated 404).")
     seen: str = Field("", description="Recently seen entries, packed (see monitor.seen).")
     seen_count: int = Field(0, ge=0, description="Entries in `seen`.")
+    items: str = Field(
+        "", description="The last body's items, packed (see monitor.items): the next poll reads the others."
+    )
 
 
 class FeedEntry(WireRecord):
