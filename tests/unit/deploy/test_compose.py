@@ -13,6 +13,8 @@ in, nothing downloaded at run time, pinned base images, sources that exist.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import re
 import shutil
 from pathlib import Path
@@ -128,6 +130,13 @@ def test_the_dockerfile_keeps_its_promises() -> None:
     assert "HF_HUB_OFFLINE=1" in env, "the baked-in model is loaded offline"
     run = " ".join(arg for op, arg in steps if op == "RUN")
     assert "download.pytorch.org/whl/cpu" in run, "CPU torch: no CUDA libraries in the image"
+    assert "openvino_ir(model_path(DEFAULT_MODEL), 'int8')" in run, "the int8 model is quantized at build"
+    for code in re.findall(r'python -c "(.*?)"', run):  # the build's Python steps name what exists
+        tree = ast.parse(code)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = importlib.import_module(node.module or "")
+                assert all(hasattr(module, alias.name) for alias in node.names), code
     assert ("EXPOSE", "6066") in final
     assert any(op == "ENTRYPOINT" and "wirewatch" in arg for op, arg in final)
     ignored = (REPO / ".dockerignore").read_text().split()
