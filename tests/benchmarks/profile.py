@@ -45,7 +45,10 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sequencer: dedup, stories", ("streams/dedup/",)),
     ("detectors", ("detectors/",)),
     ("page extraction", ("trafilatura", "monitor/extract", "lxml", "justext", "readability")),
-    ("feed parsing", ("feedparser", "monitor/parsing", "monitor/normalize", "sgmllib", "xml/")),
+    (
+        "feed parsing",
+        ("feedparser", "monitor/parsing", "monitor/items", "monitor/normalize", "sgmllib", "xml/"),
+    ),
     (
         "HTTP fetching",
         ("httpx/", "httpcore/", "h11/", "anyio/", "monitor/fetch", "monitor/fulltext", "ssl.py"),
