@@ -142,7 +142,7 @@ class ItemMemory:
     """
 
     scope: bytes = b""
-    articles: Mapping[bytes, bytes] | None = None
+    articles: Mapping[bytes, int] | None = None  # item key → ``monitor.seen.id_key`` of its article
 
     @classmethod
     def unpack(cls, blob: str | None) -> ItemMemory:
@@ -154,10 +154,13 @@ class ItemMemory:
         usable = len(rest) - len(rest) % pair
         return cls(
             scope,
-            {rest[i : i + KEY_BYTES]: rest[i + KEY_BYTES : i + pair] for i in range(0, usable, pair)},
+            {
+                rest[i : i + KEY_BYTES]: int.from_bytes(rest[i + KEY_BYTES : i + pair], "little")
+                for i in range(0, usable, pair)
+            },
         )
 
     @staticmethod
-    def pack(scope: bytes, pairs: Iterable[tuple[bytes, bytes]], limit: int) -> str:
-        raw = b"".join(item + article for item, article in list(pairs)[:limit])
+    def pack(scope: bytes, pairs: Iterable[tuple[bytes, int]], limit: int) -> str:
+        raw = b"".join(item + article.to_bytes(KEY_BYTES, "little") for item, article in list(pairs)[:limit])
         return base64.b64encode(scope + raw).decode("ascii") if raw else ""

@@ -87,7 +87,7 @@ def next_delay(
 class Recall:
     """What a feed's state says about its last body: the items the parser may skip, and the seen index."""
 
-    known: dict[bytes, bytes]  # item key → the key of its article in ``seen``
+    known: dict[bytes, int]  # item key → the key of its article in ``seen``
     scope: bytes
     seen: SeenIndex
 
@@ -96,7 +96,7 @@ class Recall:
         """Only items whose article the seen index still holds are known: the others must be read."""
         memory = ItemMemory.unpack(state.items)
         seen = SeenIndex.unpack(state.seen)
-        known = {item: key for item, key in (memory.articles or {}).items() if key in seen.entries}
+        known = {item: key for item, key in (memory.articles or {}).items() if key in seen}
         return cls(known, memory.scope, seen)
 
     @property
@@ -112,7 +112,7 @@ def diff_entries(
     *,
     items: Sequence[tuple[bytes, int | None]] = (),
     scope: bytes = b"",
-    known: Mapping[bytes, bytes] | None = None,
+    known: Mapping[bytes, int] | None = None,
     seen: SeenIndex | None = None,
 ) -> tuple[list[Article], FeedState, int, int, int]:
     """(to publish, state with the new seen index, new count, updated count, unchanged count).
@@ -125,16 +125,15 @@ def diff_entries(
     seen = seen if seen is not None else SeenIndex.unpack(state.seen)
     publish: list[Article] = []
     new = updated = unchanged = 0
-    present: set[bytes] = set()
-    read: dict[bytes, bytes] = {}  # item key → id key, for items whose article the index now holds
+    present: set[int] = set()
+    read: dict[bytes, int] = {}  # item key → id key, for items whose article the index now holds
     walk = items or [(b"", index) for index in range(len(articles))]
     for item, index in walk:
         if index is None:  # known and unchanged: not read this time
             key = (known or {})[item]
             if key not in present:
                 present.add(key)
-                entry = seen.entries[key]
-                entry.last_seen = int(now)
+                seen.touch(key, now)
                 unchanged += 1
                 read[item] = key
             continue
@@ -143,19 +142,19 @@ def diff_entries(
         if key in present:  # the same link twice in one feed
             continue
         present.add(key)
-        digest = content_hash(article.title, article.summary, article.content)
-        before = seen.entries.get(key)
+        content = content_key(content_hash(article.title, article.summary, article.content))
+        before = seen.lookup(key)
         if before is None:
             publish.append(article)
-            seen.put(article.id, digest, 0, now)
+            seen.put(key, content, 0, now)
             new += 1
-        elif before.content != content_key(digest):
-            revision = before.revision + 1
+        elif before[0] != content:
+            revision = before[1] + 1
             publish.append(article.model_copy(update={"revision": revision}))
-            seen.put(article.id, digest, revision, now)
+            seen.put(key, content, revision, now)
             updated += 1
         else:
-            before.last_seen = int(now)
+            seen.touch(key, now)
             unchanged += 1
         read[item] = key
     packed = seen.pack(limit)
