@@ -12,7 +12,9 @@ disabled into a bounded queue, handed out in batches of up to ``size`` (or
 whatever arrived within ``within`` seconds of the first), and acked when the
 caller asks for the next batch. A crash before that leaves their offsets
 uncommitted: at least once. Events of a partition revoked meanwhile may be
-processed twice, never skipped.
+processed twice, never skipped. A caller that overlaps batches (the embed
+stage encodes one while the last one's records are sent) passes ``Acks`` and
+acks each batch itself once it is done.
 """
 
 from __future__ import annotations
@@ -31,8 +33,25 @@ class _PumpFailed:
         self.error = error
 
 
-async def micro_batches(stream: Any, size: int, within: float) -> AsyncIterator[list[Any]]:
+class Acks:
+    """Acknowledging batches by hand (``micro_batches(..., acks=...)``): a caller that works on the next
+    batch before the last one is done acks each when it is done, in the order they came."""
+
+    def __init__(self) -> None:
+        self.stream: Any = None
+
+    async def ack(self, batch: list[Any]) -> None:
+        for event in batch:
+            await self.stream.ack(event)
+
+
+async def micro_batches(
+    stream: Any, size: int, within: float, acks: Acks | None = None
+) -> AsyncIterator[list[Any]]:
+    """Batches of ``stream``'s events; each acked when the next is asked for, or by ``acks`` if given."""
     manual = stream.noack()
+    if acks is not None:
+        acks.stream = manual
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size * 2)  # back-pressure on the consumer
 
     async def pump() -> None:
@@ -67,8 +86,9 @@ async def micro_batches(stream: Any, size: int, within: float) -> AsyncIterator[
                 except TimeoutError:
                     break
             yield batch
-            for event in batch:
-                await manual.ack(event)
+            if acks is None:
+                for event in batch:
+                    await manual.ack(event)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -5,21 +5,24 @@ Reads bytes in micro-batches (``pipeline.embed.batch_size`` / ``batch_wait``;
 decodes inside the loop (bad bytes go to the dead-letter topic), encodes on a
 worker thread so heartbeats and other agents keep running, and waits for the
 enriched records to be acknowledged by Kafka before the batch's offsets can be
-committed: at-least-once.
+committed: at-least-once. The next batch is queued on the model's thread while
+the last one is sent (``send_in_order``), so the model does not wait for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.errors import RecordDecodeError
 from streams.app import StageContext
-from streams.batching import micro_batches
+from streams.batching import Acks, micro_batches
 from streams.deadletter import dead_letter
 from streams.embedder import Embedder
 from streams.heap import settle
@@ -70,19 +73,61 @@ def register(ctx: StageContext) -> None:
     async def embed(stream: Any) -> None:
         model = await embedder()
         loop = asyncio.get_running_loop()
-        async for events in micro_batches(stream, settings.batch_size, settings.batch_wait):
-            articles: list[Article] = []
-            for event in events:
-                try:
-                    articles.append(Article.decode(event.message.value))
-                except RecordDecodeError as exc:
-                    await dead_letter(deadletters, STAGE, event.message, exc, ctx.metrics.deadletters)
-            if not articles:
-                continue
-            started = time.perf_counter()
-            enriched = await loop.run_in_executor(executor, enrich, articles, model)
-            ctx.metrics.embed_duration.observe(time.perf_counter() - started)
-            ctx.metrics.embed_batch_size.observe(len(articles))
-            pending = [await sink.send(key=e.article.id.encode(), value=e.encode()) for e in enriched]
-            await asyncio.gather(*pending)
-            ctx.metrics.articles.labels(STAGE).inc(len(enriched))
+        acks = Acks()
+        # The batch after this one is decoded and queued on the model's thread while this one is
+        # encoded, sent and acknowledged: the thread goes from one encode to the next without waiting
+        # for the event loop (busy with the other stages), the sends or Kafka's acks.
+        encoded: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=1)
+        sender = asyncio.ensure_future(send_in_order(encoded, acks))
+        agent = asyncio.current_task()
+        sender.add_done_callback(lambda task: _stop_on_failure(task, agent))
+        try:
+            async for events in micro_batches(stream, settings.batch_size, settings.batch_wait, acks):
+                articles: list[Article] = []
+                for event in events:
+                    try:
+                        articles.append(Article.decode(event.message.value))
+                    except RecordDecodeError as exc:
+                        await dead_letter(deadletters, STAGE, event.message, exc, ctx.metrics.deadletters)
+                encoding = loop.run_in_executor(executor, timed_enrich, articles, model) if articles else None
+                await encoded.put(_InFlight(events, encoding))
+        except asyncio.CancelledError:
+            if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                raise sender.exception() from None  # type: ignore[misc]
+            raise
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+
+    async def send_in_order(encoded: asyncio.Queue[_InFlight], acks: Acks) -> None:
+        """Each batch's records sent and acknowledged by Kafka, then its events acked: in arrival order."""
+        while True:
+            batch = await encoded.get()
+            if batch.encoding is not None:
+                enriched, seconds = await batch.encoding
+                ctx.metrics.embed_duration.observe(seconds)
+                ctx.metrics.embed_batch_size.observe(len(enriched))
+                pending = [await sink.send(key=e.article.id.encode(), value=e.encode()) for e in enriched]
+                await asyncio.gather(*pending)
+                ctx.metrics.articles.labels(STAGE).inc(len(enriched))
+            await acks.ack(batch.events)
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    events: list[Any]
+    encoding: asyncio.Future[tuple[list[EnrichedArticle], float]] | None  # None: nothing to encode
+
+
+def timed_enrich(articles: list[Article], embedder: Embedder) -> tuple[list[EnrichedArticle], float]:
+    """``enrich`` and its duration, measured on the model's thread (not the wait for the loop)."""
+    started = time.perf_counter()
+    enriched = enrich(articles, embedder)
+    return enriched, time.perf_counter() - started
+
+
+def _stop_on_failure(sender: asyncio.Future[None], agent: asyncio.Task[Any] | None) -> None:
+    """A failed send or encode ends the agent, which re-raises it for Faust's supervisor."""
+    if agent is not None and not sender.cancelled() and sender.exception() is not None:
+        agent.cancel()

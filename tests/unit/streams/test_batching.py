@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from streams.batching import micro_batches
+from streams.batching import Acks, micro_batches
 
 
 class FakeStream:
@@ -70,4 +70,24 @@ async def test_within_lingers_for_events_that_come_soon_after() -> None:
     first = await anext(batches)
     assert first == [0], "no lingering: the first event goes alone"
     await feeder
+    await batches.aclose()
+
+
+async def test_with_acks_given_nothing_is_acked_until_the_caller_acks_it() -> None:
+    """The embed stage asks for the next batch while the last one is still being sent: asking must
+    not ack it; the caller acks each batch when its records are on Kafka."""
+    stream = FakeStream()
+    for i in range(4):
+        stream.queue.put_nowait(i)
+    acks = Acks()
+    batches = micro_batches(stream, size=2, within=0.0, acks=acks)
+    await asyncio.sleep(0.01)
+    first = await anext(batches)
+    second = await anext(batches)
+    assert (first, second) == ([0, 1], [2, 3])
+    assert stream.acked == [], "asking for the next batch acked the last one"
+    await acks.ack(first)
+    assert stream.acked == [0, 1]
+    await acks.ack(second)
+    assert stream.acked == [0, 1, 2, 3]
     await batches.aclose()
