@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
 from faust.streams import _current_event
@@ -109,3 +109,34 @@ def as_current_event(event: Any) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def alongside(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``work`` as a task beside the caller for the ``async with`` block.
+
+    If it fails, the caller is cancelled wherever it waits (a batch that never comes, a full
+    queue) and the block raises the task's error, so an agent ends with it as it would have
+    had the work run inline. Leaving the block cancels the task.
+    """
+    task = asyncio.ensure_future(work)
+    caller = asyncio.current_task()
+
+    def stop_caller(done: asyncio.Task[None]) -> None:
+        if caller is not None and not done.cancelled() and done.exception() is not None:
+            caller.cancel()
+
+    task.add_done_callback(stop_caller)
+    try:
+        yield task
+    except asyncio.CancelledError:
+        error = task.exception() if task.done() and not task.cancelled() else None
+        if error is not None:
+            if caller is not None:
+                caller.uncancel()  # the cancellation was ours, to deliver the error: not the caller's
+            raise error from None
+        raise
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -12,7 +12,6 @@ the last one is sent (``send_in_order``), so the model does not wait for them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from typing import Any
 
 from monitor.errors import RecordDecodeError
 from streams.app import StageContext
-from streams.batching import Acks, micro_batches
+from streams.batching import Acks, alongside, micro_batches
 from streams.deadletter import dead_letter
 from streams.embedder import Embedder
 from streams.heap import settle
@@ -78,10 +77,7 @@ def register(ctx: StageContext) -> None:
         # encoded, sent and acknowledged: the thread goes from one encode to the next without waiting
         # for the event loop (busy with the other stages), the sends or Kafka's acks.
         encoded: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=1)
-        sender = asyncio.ensure_future(send_in_order(encoded, acks))
-        agent = asyncio.current_task()
-        sender.add_done_callback(lambda task: _stop_on_failure(task, agent))
-        try:
+        async with alongside(send_in_order(encoded, acks)):
             async for events in micro_batches(stream, settings.batch_size, settings.batch_wait, acks):
                 articles: list[Article] = []
                 for event in events:
@@ -91,14 +87,6 @@ def register(ctx: StageContext) -> None:
                         await dead_letter(deadletters, STAGE, event.message, exc, ctx.metrics.deadletters)
                 encoding = loop.run_in_executor(executor, timed_enrich, articles, model) if articles else None
                 await encoded.put(_InFlight(events, encoding))
-        except asyncio.CancelledError:
-            if sender.done() and not sender.cancelled() and sender.exception() is not None:
-                raise sender.exception() from None  # type: ignore[misc]
-            raise
-        finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
 
     async def send_in_order(encoded: asyncio.Queue[_InFlight], acks: Acks) -> None:
         """Each batch's records sent and acknowledged by Kafka, then its events acked: in arrival order."""
@@ -125,9 +113,3 @@ def timed_enrich(articles: list[Article], embedder: Embedder) -> tuple[list[Enri
     started = time.perf_counter()
     enriched = enrich(articles, embedder)
     return enriched, time.perf_counter() - started
-
-
-def _stop_on_failure(sender: asyncio.Future[None], agent: asyncio.Task[Any] | None) -> None:
-    """A failed send or encode ends the agent, which re-raises it for Faust's supervisor."""
-    if agent is not None and not sender.cancelled() and sender.exception() is not None:
-        agent.cancel()

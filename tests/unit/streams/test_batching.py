@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from streams.batching import Acks, micro_batches
+import pytest
+
+from streams.batching import Acks, alongside, micro_batches
 
 
 class FakeStream:
@@ -91,3 +93,42 @@ async def test_with_acks_given_nothing_is_acked_until_the_caller_acks_it() -> No
     await acks.ack(second)
     assert stream.acked == [0, 1, 2, 3]
     await batches.aclose()
+
+
+async def test_work_alongside_that_fails_ends_the_caller_with_its_error() -> None:
+    """The embed stage's sender fails (a send refused, an encode raised) while the agent waits for
+    the next batch: the agent must end with that error, not wait forever."""
+
+    async def failing() -> None:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("send refused")
+
+    waiting: asyncio.Queue[int] = asyncio.Queue()
+    with pytest.raises(RuntimeError, match="send refused"):
+        async with alongside(failing()):
+            await waiting.get()  # a batch that never comes
+    assert not asyncio.current_task().cancelling()  # type: ignore[union-attr]
+
+
+async def test_leaving_the_block_stops_the_work_and_an_outside_cancel_stays_a_cancel() -> None:
+    started = asyncio.Event()
+
+    async def forever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    async def caller() -> asyncio.Task[None]:
+        async with alongside(forever()) as work:
+            await started.wait()
+            await asyncio.Event().wait()
+        return work
+
+    task = asyncio.ensure_future(caller())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async with alongside(forever()) as work:
+        await started.wait()
+    assert work.cancelled()
