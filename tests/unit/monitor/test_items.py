@@ -14,15 +14,33 @@ import pytest
 
 from monitor.items import ItemMemory, KnownItems, item_key, split_items
 from monitor.normalize import FeedContext
-from monitor.parsing import parse_feed
+from monitor.parsing import ParseResult, parse_feed
 from monitor.polling import Recall, diff_entries
-from streams.records import FeedState
+from streams.records import Article, FeedState
 from tests.feed_server import SHARED_FEEDS
 
 CONTEXT = FeedContext(feed_id="f", url="https://example.com/feed.xml")
 HEADERS = {"content-type": "application/rss+xml"}
 START = datetime(2025, 3, 19, 10, tzinfo=UTC)
 LIMIT = 5000
+
+
+def cut_poll(
+    state: FeedState, body: bytes, at: datetime
+) -> tuple[ParseResult, tuple[list[Article], FeedState, int, int, int]]:
+    """One poll as ``poll_feed`` does it: the known items skipped, the diff told which they were."""
+    recall = Recall.of(state)
+    parsed = parse_feed(body, HEADERS, CONTEXT, at, recall.items)
+    return parsed, diff_entries(
+        parsed.articles,
+        state,
+        at.timestamp(),
+        LIMIT,
+        items=parsed.items,
+        scope=parsed.scope,
+        known=recall.known,
+        seen=recall.seen,
+    )
 
 
 def replay(bodies: Sequence[tuple[bytes, datetime]], *, cut: bool) -> tuple[list[tuple[object, ...]], int]:
@@ -32,19 +50,8 @@ def replay(bodies: Sequence[tuple[bytes, datetime]], *, cut: bool) -> tuple[list
     skipped = 0
     for body, at in bodies:
         if cut:
-            recall = Recall.of(state)
-            parsed = parse_feed(body, HEADERS, CONTEXT, at, recall.items)
+            parsed, (publish, state, *counts) = cut_poll(state, body, at)
             skipped += sum(1 for _, index in parsed.items if index is None)
-            publish, state, *counts = diff_entries(
-                parsed.articles,
-                state,
-                at.timestamp(),
-                LIMIT,
-                items=parsed.items,
-                scope=parsed.scope,
-                known=recall.known,
-                seen=recall.seen,
-            )
         else:
             parsed = parse_feed(body, HEADERS, CONTEXT, at)
             publish, state, *counts = diff_entries(parsed.articles, state, at.timestamp(), LIMIT)
@@ -103,18 +110,7 @@ def test_a_feed_that_adds_one_item_a_poll_reads_one_item() -> None:
 def replay_state(*bodies: bytes) -> FeedState:
     state = FeedState(feed_id="f")
     for body, at in polls(*bodies):
-        recall = Recall.of(state)
-        parsed = parse_feed(body, HEADERS, CONTEXT, at, recall.items)
-        _, state, *_ = diff_entries(
-            parsed.articles,
-            state,
-            at.timestamp(),
-            LIMIT,
-            items=parsed.items,
-            scope=parsed.scope,
-            known=recall.known,
-            seen=recall.seen,
-        )
+        _, (_, state, *_) = cut_poll(state, body, at)
     return state
 
 
