@@ -77,16 +77,28 @@ def register(ctx: StageContext) -> None:
         # encoded, sent and acknowledged: the thread goes from one encode to the next without waiting
         # for the event loop (busy with the other stages), the sends or Kafka's acks.
         encoded: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=1)
-        async with alongside(send_in_order(encoded, acks)):
-            async for events in micro_batches(stream, settings.batch_size, settings.batch_wait, acks):
-                articles: list[Article] = []
-                for event in events:
-                    try:
-                        articles.append(Article.decode(event.message.value))
-                    except RecordDecodeError as exc:
-                        await dead_letter(deadletters, STAGE, event.message, exc, ctx.metrics.deadletters)
-                encoding = loop.run_in_executor(executor, timed_enrich, articles, model) if articles else None
-                await encoded.put(_InFlight(events, encoding))
+        encodings: set[asyncio.Future[Any]] = set()
+        try:
+            async with alongside(send_in_order(encoded, acks)):
+                async for events in micro_batches(stream, settings.batch_size, settings.batch_wait, acks):
+                    articles: list[Article] = []
+                    for event in events:
+                        try:
+                            articles.append(Article.decode(event.message.value))
+                        except RecordDecodeError as exc:
+                            await dead_letter(deadletters, STAGE, event.message, exc, ctx.metrics.deadletters)
+                    encoding = None
+                    if articles:
+                        encoding = loop.run_in_executor(executor, timed_enrich, articles, model)
+                        encodings.add(encoding)
+                        encoding.add_done_callback(encodings.discard)
+                    await encoded.put(_InFlight(events, encoding))
+        finally:
+            # Encodes still queued when the agent stops (shutdown, a failed send) are dropped, not
+            # run: their batches are not acked, so they come again. A running one finishes into a
+            # cancelled future, which is quiet even after the event loop has closed.
+            for pending in list(encodings):
+                pending.cancel()
 
     async def send_in_order(encoded: asyncio.Queue[_InFlight], acks: Acks) -> None:
         """Each batch's records sent and acknowledged by Kafka, then its events acked: in arrival order."""
@@ -97,7 +109,12 @@ def register(ctx: StageContext) -> None:
                 ctx.metrics.embed_duration.observe(seconds)
                 ctx.metrics.embed_batch_size.observe(len(enriched))
                 pending = [await sink.send(key=e.article.id.encode(), value=e.encode()) for e in enriched]
-                await asyncio.gather(*pending)
+                # wait, not gather: stopping this task must not cancel the sends' futures, whose
+                # cancellation Faust's own callback logs as an error (Topic._on_published)
+                if pending:
+                    await asyncio.wait(pending)
+                for sent in pending:
+                    sent.result()  # a refused send ends the agent, as before
                 ctx.metrics.articles.labels(STAGE).inc(len(enriched))
             await acks.ack(batch.events)
 
