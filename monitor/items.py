@@ -67,10 +67,6 @@ class FeedItems:
 _TAG_END = (b">", b" ", b"\t", b"\r", b"\n")
 
 
-class _Unsplittable(Exception):
-    pass
-
-
 def _ascii_compatible(body: bytes) -> bool:
     head = body[:4]
     return not (
@@ -111,7 +107,7 @@ def split_items(body: bytes) -> FeedItems | None:
         at = parser.CurrentByteIndex  # where the end tag starts; for <item/>, where the next thing starts
         tag = b"</" + name.encode()
         if not (body.startswith(tag, at) and body[at + len(tag) : at + len(tag) + 1] in _TAG_END):
-            raise _Unsplittable  # <item/>: no end tag to find the item's end by
+            raise ValueError("a self-closing item")  # no end tag to find the item's end by
         spans.append((item_start, body.index(b">", at) + 1))
         item_start = -1
 
@@ -119,7 +115,7 @@ def split_items(body: bytes) -> FeedItems | None:
     parser.EndElementHandler = on_end
     try:
         parser.Parse(body, True)
-    except (expat.ExpatError, _Unsplittable, ValueError, LookupError):
+    except (expat.ExpatError, ValueError, LookupError):  # not well-formed, <item/>, an unknown encoding
         return None
     if not spans:
         return None
