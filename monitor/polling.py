@@ -25,7 +25,7 @@ from monitor.fetch import Fetcher, FetchResult
 from monitor.items import ItemMemory, KnownItems
 from monitor.normalize import FeedContext
 from monitor.outcomes import Outcome
-from monitor.parsing import ParserPool
+from monitor.parsing import ParseResult, ParserPool
 from monitor.seen import SeenIndex, content_key, id_key
 from streams.records import Article, FeedSpec, FeedState, content_hash
 
@@ -103,6 +103,21 @@ class Recall:
     def items(self) -> KnownItems:
         return KnownItems(self.scope, frozenset(self.known))
 
+    def diff(
+        self, parsed: ParseResult, state: FeedState, now: float, limit: int
+    ) -> tuple[list[Article], FeedState, int, int, int]:
+        """``diff_entries`` on a body parsed with ``items``: its known items, scope and seen index."""
+        return diff_entries(
+            parsed.articles,
+            state,
+            now,
+            limit,
+            items=parsed.items,
+            scope=parsed.scope,
+            known=self.known,
+            seen=self.seen,
+        )
+
 
 def diff_entries(
     articles: list[Article],
@@ -154,7 +169,7 @@ def diff_entries(
             seen.put(key, content, revision, now)
             updated += 1
         else:
-            seen.touch(key, now)
+            seen.put(key, *before, now)  # unchanged: still in the feed
             unchanged += 1
         read[item] = key
     packed = seen.pack(limit)
@@ -266,16 +281,7 @@ async def poll_feed(
         rejected = failure(outcome, f"{spec.url}: {parsed.reason}")
         rejected.parse_seconds = parse_seconds
         return rejected
-    publish, diffed, new, updated, unchanged = diff_entries(
-        parsed.articles,
-        state,
-        now_s,
-        settings.seen_entries,
-        items=parsed.items,
-        scope=parsed.scope,
-        known=recall.known,
-        seen=recall.seen,
-    )
+    publish, diffed, new, updated, unchanged = recall.diff(parsed, state, now_s, settings.seen_entries)
     result = success(
         Outcome.OK,
         body_hash=body_hash,

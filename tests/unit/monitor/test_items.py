@@ -31,16 +31,7 @@ def cut_poll(
     """One poll as ``poll_feed`` does it: the known items skipped, the diff told which they were."""
     recall = Recall.of(state)
     parsed = parse_feed(body, HEADERS, CONTEXT, at, recall.items)
-    return parsed, diff_entries(
-        parsed.articles,
-        state,
-        at.timestamp(),
-        LIMIT,
-        items=parsed.items,
-        scope=parsed.scope,
-        known=recall.known,
-        seen=recall.seen,
-    )
+    return parsed, recall.diff(parsed, state, at.timestamp(), LIMIT)
 
 
 def replay(bodies: Sequence[tuple[bytes, datetime]], *, cut: bool) -> tuple[list[tuple[object, ...]], int]:
