@@ -71,7 +71,11 @@ class DetectorSpec(BaseModel):
     )
     alert_on: tuple[DecisionKind, ...] = Field(
         ("first", "update"),
-        description="Dedup decisions that may alert (duplicates still feed stateful detectors).",
+        description=(
+            "Dedup decisions that may alert (duplicates still feed stateful detectors). A duplicate "
+            "left out here still alerts with a finding its original did not have (the copy that "
+            "names a new term, whichever copy came first)."
+        ),
     )
     error_limit: int = Field(
         3,

@@ -4,9 +4,15 @@ Detectors run in dependency order (a sequence after its two events, a
 composition after its parts), each once per article whatever refers to it.
 A finding becomes an alert when its detector alerts, the article's dedup
 decision is one it alerts on, the same alert id has not fired before, and its
-group is not cooling down. All of that is decided on the state store with
-event time, so the same stream gives the same alerts, in any worker, after
-any restart.
+group is not cooling down. A duplicate (exact or near) that ``alert_on``
+leaves out still alerts with a finding its original did not have: which copy
+of a story arrives first is a race (outlets, polls, an outage), and a rewrite
+that names "energy infrastructure" where the original did not carries news,
+whichever came first. So each article's findings are kept by alert id
+(``found/<article id>``) for its copies to look up; copies share their
+original's event keys (``article_key``), so the same news in a copy is held.
+All of that is decided on the state store with event time, so the same
+stream gives the same alerts, in any worker, after any restart.
 
 A detector that raises is a bug in it or in its definition: the article goes
 on through the others, and after ``error_limit`` errors the detector is
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 
 FIRED_MEMORY = 30 * 86400.0  # how long an alert id is remembered as sent
 FAULTS = "engine/faults"  # detector id → {"fingerprint", "errors", "last"}: see ``Engine.faults``
+COPIES = ("exact", "near")  # decisions of an article that copies an earlier one (``duplicate_of``)
 
 
 def alert_id(detector_id: str, key: str) -> str:
@@ -100,6 +107,7 @@ class Engine:
         enabled = [s for s in specs if s.enabled]
         self.detectors: list[Detector] = [s.build(self.env) for s in dependency_order(enabled)]
         self._plan = [_Step(d) for d in self.detectors]
+        self._alerts = {d.spec.id: d.spec.alert for d in self.detectors}
         self._gates = list({id(s.gate): s.gate for s in self._plan if s.gate is not None}.values())
 
     @property
@@ -116,6 +124,7 @@ class Engine:
         faults: dict[str, Any] = store.get(FAULTS) or {}
         disabled = outcome.disabled
         disabled.update(self._disabled(faults))
+        original = self._original_found(article, expiring)
         for step in self._plan:
             if step.id in disabled or (step.gate is not None and step.id not in passed):
                 continue
@@ -138,8 +147,27 @@ class Engine:
                 continue
             if finding is not None:
                 found[spec.id] = finding
-                self._decide(spec, finding, article, expiring, outcome)
+                self._decide(spec, finding, article, expiring, outcome, original)
+        self._remember_found(article, expiring, found)
         return outcome
+
+    @staticmethod
+    def _original_found(article: ArticleContext, expiring: Expiring) -> frozenset[str] | None:
+        """For a copy: the alert ids of what its original found (None: not a copy)."""
+        if article.decision not in COPIES or not article.duplicate_of:
+            return None
+        return frozenset(expiring.get(f"found/{article.duplicate_of}") or ())
+
+    def _remember_found(self, article: ArticleContext, expiring: Expiring, found: dict[str, Finding]) -> None:
+        """The alert ids of this article's findings (every revision's), for its copies to look up."""
+        ids = {alert_id(d, f.key) for d, f in found.items() if self._alerts[d]}
+        if not ids:
+            return
+        key = f"found/{article.id}"
+        known: list[str] = expiring.get(key) or []
+        if ids <= set(known):
+            return
+        expiring.set(key, sorted({*known, *ids}), max(article.at, expiring.clock) + FIRED_MEMORY)
 
     def faults(self, store: Store[str, Any]) -> dict[str, tuple[int, str]]:
         """Detectors of this document that failed: id → (errors, last error)."""
@@ -179,13 +207,15 @@ class Engine:
         article: ArticleContext,
         expiring: Expiring,
         outcome: Outcome,
+        original: frozenset[str] | None = None,
     ) -> None:
         if not spec.alert:
             return
-        if article.decision not in spec.alert_on:
+        aid = alert_id(spec.id, finding.key)
+        news_in_copy = original is not None and aid not in original
+        if article.decision not in spec.alert_on and not news_in_copy:
             outcome.held.append((spec.id, f"decision {article.decision}"))
             return
-        aid = alert_id(spec.id, finding.key)
         if expiring.get(f"fired/{aid}") is not None:
             outcome.held.append((spec.id, "already alerted"))
             return

@@ -30,6 +30,7 @@ def article(raw: dict[str, Any]) -> ArticleContext:
         source=raw.get("source", "test"),
         at=T0 + parse_duration(raw.get("at", "0s")),
         decision=raw.get("decision", "first"),
+        duplicate_of=raw.get("duplicate_of"),
         story_id=raw.get("story", f"story-{raw['id']}"),
         language=raw.get("language"),
     )

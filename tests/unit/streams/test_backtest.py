@@ -29,16 +29,20 @@ T0 = datetime(2025, 3, 18, 16, 0, tzinfo=UTC)
 COPIES = {"wire-call": "call", "wire-raid": "raid", "wire-pows": "pows"}
 
 
-def demo_jsonl(path: Path) -> tuple[Path, DemoNews]:
-    """The demo news as a loose JSONL archive (title, url, summary, published, source)."""
+def demo_jsonl(path: Path, at: dict[str, float] | None = None) -> tuple[Path, DemoNews]:
+    """The demo news as a loose JSONL archive (title, url, summary, published, source).
+
+    ``at`` moves items (by id) to other seconds after the start.
+    """
     news = DemoNews.load()
+    moved = at or {}
     lines = [
         json.dumps(
             {
                 "title": i.title,
                 "url": news.link(i),
                 "summary": i.summary,
-                "published": (T0 + timedelta(seconds=i.at)).isoformat(),
+                "published": (T0 + timedelta(seconds=moved.get(i.id, i.at))).isoformat(),
                 "source": i.outlet,
             }
         )
@@ -64,6 +68,30 @@ def test_the_demo_news_backtested_fire_what_the_live_demo_fires(tmp_path: Path) 
     assert report.decisions["update"] == 1
     assert [f.at for f in report.fired] == sorted(f.at for f in report.fired)  # in publication order
     assert report.fired[0].at >= T0
+
+
+def test_the_rewrite_arriving_before_the_report_with_the_new_term_does_not_swallow_its_alert(
+    tmp_path: Path,
+) -> None:
+    # In a broker outage both reports of the energy halt wait in the pollers, and which one is
+    # sequenced first is a race. The rewrite (no "energy infrastructure") first makes the report
+    # that names the term its near duplicate; the term is news all the same, and fires once.
+    path, news = demo_jsonl(tmp_path / "demo.jsonl", at={"energy-pause": 39})
+    item = {news.link(i): i.id for i in news.items}
+    decided: dict[str, str] = {}
+    report = backtest(
+        load_archive(path),
+        load_detectors(DEMO_DIR.parent / "detectors.yaml"),
+        WirewatchConfig(),
+        on_sequenced=lambda out: decided.setdefault(item[out.article.url], out.decision.kind),
+    )
+    assert (decided["energy-pause"], decided["energy"]) == ("first", "near")
+    fired = sorted(
+        (f.alert.detector_id, COPIES.get(item[f.alert.articles[-1].url], item[f.alert.articles[-1].url]))
+        for f in report.fired
+    )
+    assert fired == sorted((e.detector, e.item) for e in news.expected(fulltext=False))
+    assert ("new-ceasefire-term", "decision") not in report.held
 
 
 def test_with_the_pages_read_the_demo_fires_one_more_alert_that_only_the_full_text_holds(
