@@ -232,6 +232,7 @@ class Embedder:
                 config.max_tokens,
                 config.threads,
                 config.precision,
+                config.streams,
             )
             log.info("embedding with %s (OpenVINO runs %s)", vectors_key(config), self._openvino.precision)
             if config.precision == "int8" and not int8_dot_products():

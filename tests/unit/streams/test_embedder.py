@@ -82,3 +82,21 @@ def test_openvino_works_in_a_process_that_runs_the_dedup_index() -> None:
     )
     assert result.returncode != 0
     assert "OpenVINO must be loaded before usearch" in result.stderr
+
+
+def test_streams_cut_a_batch_into_parts_run_at_once_and_give_the_same_vectors() -> None:
+    """Two OpenVINO streams each encode a part of the batch; every text gets its own vector back,
+    as one request on every thread gives it (parts pad to their own longest text: f32 noise only)."""
+    texts = [f"{t} ({i})" for i, t in enumerate(TEXTS * 6)]  # 36 texts of mixed lengths
+    one = Embedder(EmbedConfig(batch_size=32, backend="openvino", threads=2, streams=1))
+    two = Embedder(EmbedConfig(batch_size=32, backend="openvino", threads=2, streams=2))
+    assert one._openvino is not None
+    assert two._openvino is not None
+    assert (one._openvino.streams, two._openvino.streams) == (1, 2)
+    assert int(two._openvino._compiled.get_property("NUM_STREAMS")) == 2
+    a, b = one.encode(texts), two.encode(texts)
+    distance = float(1 - (a * b).sum(axis=1).min())
+    assert distance <= DISTANCE_MAX, distance
+    alone = two.encode([texts[7]])[0]  # a part's vector is its own text's, not a neighbour's
+    assert float(alone @ b[7]) >= 1 - DISTANCE_MAX
+    assert float(alone @ b[8]) < 0.99
