@@ -6,6 +6,7 @@ test command (``test_pipeline_smoke``): the same code, figures not recorded.
 Knobs: ``WIREWATCH_BENCH_ARTICLES`` (20000 at saturation), ``WIREWATCH_BENCH_LOAD_SECONDS``
 (150 at half load), ``WIREWATCH_BENCH_HALF_RATE`` (articles/s offered in phase 3;
 default half the sustained rate), ``WIREWATCH_BENCH_THREADS`` (2: torch threads, the same for the ceiling),
+``WIREWATCH_BENCH_STREAMS`` (``embed.streams``, the same for the ceiling; default the config's),
 ``WIREWATCH_BENCH_EMBED_WAIT`` (``embed.batch_wait``), ``WIREWATCH_BENCH_SATURATION_RATE``
 (articles/s released at saturation; default 1.5x the ceiling), ``WIREWATCH_BENCH_PROFILE`` (seconds of
 py-spy on the worker's process tree at saturation: CPU ms per article by stage, see
@@ -64,6 +65,7 @@ from monitor.broker import free_port
 from monitor.config import EmbedConfig, FullTextConfig, WirewatchConfig
 from monitor.loading import load_detectors
 from streams.embedder import vectors_key
+from streams.openvino_encoder import default_streams
 from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
 from tests.benchmarks.conftest import RESULTS, machine
@@ -83,6 +85,7 @@ pytestmark = pytest.mark.model  # the embedding model in this process
 
 REPO = Path(__file__).resolve().parents[2]
 THREADS = int(os.environ.get("WIREWATCH_BENCH_THREADS", "2"))
+STREAMS = int(n) if (n := os.environ.get("WIREWATCH_BENCH_STREAMS")) else None  # None: the config's
 BATCH = 32
 DEDUP = {"store_memory_mb": int(m)} if (m := os.environ.get("WIREWATCH_BENCH_STORE_MB")) else {}
 EMBED_WAIT = (
@@ -126,7 +129,13 @@ def bench_config(wirewatch_config: Callable[..., WirewatchConfig], server: Relea
         ],
         polling={"first_poll_spread": "1s", "per_host_spacing": 0, "per_host_concurrency": 4, "jitter": 0},
         pipeline={
-            "embed": {"batch_size": BATCH, "threads": THREADS, "precision": PRECISION, **EMBED_WAIT},
+            "embed": {
+                "batch_size": BATCH,
+                "threads": THREADS,
+                "streams": STREAMS,
+                "precision": PRECISION,
+                **EMBED_WAIT,
+            },
             "dedup": DEDUP,
         },
         entities=[e.model_dump(mode="json") for e in document.entities],
@@ -154,7 +163,13 @@ def ceiling(stories: list[Story]) -> tuple[float, float]:
     from streams.embedder import Embedder
 
     texts = [f"{s.title}\n{s.summary}".strip() for s in stories]
-    config = EmbedConfig(batch_size=BATCH, threads=THREADS, precision=PRECISION, trim_memory=False)  # type: ignore[arg-type]
+    config = EmbedConfig(
+        batch_size=BATCH,
+        threads=THREADS,
+        streams=STREAMS,
+        precision=PRECISION,  # type: ignore[arg-type]
+        trim_memory=False,
+    )
     embedder = Embedder(config)  # the model as is
     embedder.encode(texts[:BATCH])  # warm up
     cpu, started = time.process_time(), time.perf_counter()
@@ -313,6 +328,7 @@ def run_pipeline(
         "articles_saturation": len(saturation),
         "articles_half_load": len(first_seen),
         "embed_threads": THREADS,
+        "embed_streams": STREAMS or default_streams(THREADS),
         "embed_precision": PRECISION,
         "raw_encode_per_s": round(raw_ceiling, 1),
         "saturation_released_per_s": round(release, 1),
@@ -530,7 +546,8 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         f"Machine: {m['cores']} cores ({m['cpu']}; {', '.join(m['vector_isa'])}), Python {m['python']}; "
         "broker, feed server and worker together.",
         f"Embedder: `{vectors_key(EmbedConfig(precision=PRECISION))}` (`WIREWATCH_BENCH_PRECISION`).",  # type: ignore[arg-type]
-        f"Embed threads: {figures['embed_threads']}; shipped detectors; `make bench-pipeline`.",
+        f"Embed threads: {figures['embed_threads']}, OpenVINO streams: {figures.get('embed_streams', 1)}; "
+        "shipped detectors; `make bench-pipeline`.",
         "",
         "| figure | value | target |",
         "|---|---|---|",
