@@ -135,10 +135,9 @@ class OpenVinoEncoder:
             properties["INFERENCE_NUM_THREADS"] = threads
         self._compiled = core.compile_model(core.read_model(ir), "CPU", properties)
         self._inputs = [port.get_any_name() for port in self._compiled.inputs]
-        self._request = self._compiled.create_infer_request()  # one: callers serialize (Embedder's lock)
-        self._queue = ov.AsyncInferQueue(self._compiled, self.streams) if self.streams > 1 else None
-        if self._queue is not None:
-            self._queue.set_callback(_keep_output)
+        # a request per stream; callers serialize (Embedder's lock)
+        self._queue = ov.AsyncInferQueue(self._compiled, self.streams)
+        self._queue.set_callback(_keep_output)
         self.dim = int(self._compiled.outputs[0].get_partial_shape()[2].get_length())
         runs = self._compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # what it runs
         self.precision = f"int8 ({runs} elsewhere)" if precision == "int8" else runs
@@ -150,21 +149,15 @@ class OpenVinoEncoder:
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         size = max(1, min(batch_size, -(-len(texts) // self.streams)))  # every stream gets a part
         parts = [order[start : start + size] for start in range(0, len(texts), size)]
-        if self._queue is None:
-            for chosen in parts:
-                features = self._features(texts, chosen)
-                tokens = self._request.infer({k: features[k] for k in self._inputs})[0]
-                vectors[chosen] = pool(np.asarray(tokens), features["attention_mask"], self.mode)
-        else:
-            outputs: dict[int, npt.NDArray[np.float32]] = {}
-            masks = []
-            for i, chosen in enumerate(parts):  # the next part is tokenized while the last ones run
-                features = self._features(texts, chosen)
-                masks.append(features["attention_mask"])
-                self._queue.start_async({k: features[k] for k in self._inputs}, (outputs, i))
-            self._queue.wait_all()
-            for i, chosen in enumerate(parts):
-                vectors[chosen] = pool(outputs[i], masks[i], self.mode)
+        outputs: dict[int, npt.NDArray[np.float32]] = {}
+        masks = []
+        for i, chosen in enumerate(parts):  # the next part is tokenized while the last ones run
+            features = self._features(texts, chosen)
+            masks.append(features["attention_mask"])
+            self._queue.start_async({k: features[k] for k in self._inputs}, (outputs, i))
+        self._queue.wait_all()
+        for i, chosen in enumerate(parts):
+            vectors[chosen] = pool(outputs[i], masks[i], self.mode)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
