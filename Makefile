@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test docs quality-lower-isa test-isa lint unit integration bench bench-pipeline clean-state
+.PHONY: install demo test docs quality-lower-isa test-isa lint unit integration bench bench-int8 bench-lower-isa bench-pipeline clean-state
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the Python environment into $(VENV) (once per machine; torch is large)"
@@ -71,8 +71,31 @@ unit: install
 integration: install
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
+# Every benchmark on this CPU, the pipeline once more with int8, then the int8 table
+# (tests/benchmarks/int8_table.py): int8 against f32 with a column per CPU kind, from the
+# latest saved runs of each. A missed target fails the command after the table is printed.
+# The pipeline runs profile 60 s at saturation for the table's "CPU outside the model" row.
+BENCH_PIPELINE = $(PY) -m pytest tests/benchmarks/test_pipeline_bench.py::test_pipeline_end_to_end -m benchmark -s $(PYTEST_ARGS)
+BENCH_PROFILE ?= 60
 bench: install
-	$(PY) -m pytest tests/benchmarks -m benchmark -s $(PYTEST_ARGS)
+	@rc=0; \
+	WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) $(PY) -m pytest tests/benchmarks -m benchmark -s $(PYTEST_ARGS) || rc=$$?; \
+	WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) WIREWATCH_BENCH_PRECISION=int8 $(BENCH_PIPELINE) || rc=$$?; \
+	$(PY) -m tests.benchmarks.int8_table; exit $$rc
+
+# The int8 table's runs only (the int8 benchmark, the pipeline with f32 and with int8), on this
+# CPU, or as a CPU one instruction set lower runs them (`make bench-lower-isa`: on a VNNI machine,
+# the AVX2 column)
+bench-int8: install
+	@rc=0; \
+	$(BENCH_ENV) $(PY) -m pytest tests/benchmarks/test_int8_bench.py -m benchmark -s $(PYTEST_ARGS) || rc=$$?; \
+	for precision in f32 int8; do \
+	  $(BENCH_ENV) WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) WIREWATCH_BENCH_PRECISION=$$precision $(BENCH_PIPELINE) || rc=$$?; \
+	done; \
+	$(PY) -m tests.benchmarks.int8_table; exit $$rc
+
+bench-lower-isa: install
+	@$(MAKE) --no-print-directory bench-int8 BENCH_ENV="env $(LOWER_ISA)"
 
 bench-pipeline: install
 	$(PY) -m pytest tests/benchmarks/test_pipeline_bench.py -m benchmark -s $(PYTEST_ARGS)

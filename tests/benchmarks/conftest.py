@@ -12,12 +12,20 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    """The CPU (model, vector ISA, caps in force) and what the default embedder computes with."""
+    """The CPU (model, vector ISA, caps in force, whether int8 multiplies in one instruction) and what
+    the default embedder computes with."""
     from monitor.config import EmbedConfig
-    from monitor.machine import describe
+    from monitor.machine import describe, int8_dot_products
     from streams.embedder import vectors_key
 
-    return {**describe(), "embedder": vectors_key(EmbedConfig())}
+    return {**describe(), "int8_dot_products": int8_dot_products(), "embedder": vectors_key(EmbedConfig())}
+
+
+def recorded_at() -> str:
+    """When a result was saved (UTC, to the minute): the int8 table names each figure's run."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @pytest.fixture
@@ -26,7 +34,7 @@ def record_result(request: pytest.FixtureRequest):  # type: ignore[no-untyped-de
 
     def record(name: str, **numbers: Any) -> None:
         RESULTS.mkdir(exist_ok=True)
-        payload = {"benchmark": name, "machine": machine(), **numbers}
+        payload = {"benchmark": name, "recorded_at": recorded_at(), "machine": machine(), **numbers}
         (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
         print(f"\n[{name}] " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
 

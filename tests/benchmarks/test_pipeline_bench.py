@@ -68,7 +68,8 @@ from streams.embedder import vectors_key
 from streams.openvino_encoder import default_streams
 from streams.records import Alert, Article, EnrichedArticle, SequencedArticle
 from streams.topics import Topics
-from tests.benchmarks.conftest import RESULTS, machine
+from tests.benchmarks.conftest import RESULTS, machine, recorded_at
+from tests.benchmarks.int8_table import pipeline_run_name
 from tests.benchmarks.pipeline import (
     ProcessSampler,
     ReleaseServer,
@@ -490,8 +491,17 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
 
     series = figures.pop("_series")
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {"benchmark": "pipeline_e2e", "machine": machine(), "targets": TARGETS, **figures}
+    payload = {
+        "benchmark": "pipeline_e2e",
+        "recorded_at": recorded_at(),
+        "machine": machine(),
+        "targets": TARGETS,
+        "pages_fetched": PAGES,
+        **figures,
+    }
     (folder / "pipeline_e2e.json").write_text(json.dumps(payload, indent=2))
+    # and kept by what it ran, for the int8 table (tests/benchmarks/int8_table.py)
+    (folder / f"{pipeline_run_name(payload)}.json").write_text(json.dumps(payload, indent=2))
 
     stamps = series["sequenced_at"]
     t0 = stamps[0]
