@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import csv
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,16 @@ def render_page(story: Story, published: datetime) -> bytes:
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (the worker's HTTP pool closing a kept-alive connection) is expected
+        here; anything else is printed as the standard server prints it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class ReleaseServer:
     """RSS outlets on loopback whose items appear on a schedule; ``released[link]`` = wall time.
 
@@ -148,8 +159,7 @@ class ReleaseServer:
         self.pages_served = 0
         self._stories: dict[str, Story] = {}  # page path → story
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
