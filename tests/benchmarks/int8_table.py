@@ -38,11 +38,20 @@ PIPELINE_RATIO_MIN = {  # sustained / the same precision's model alone
     "int8": {"VNNI": 0.70, "AVX2": 0.85},
 }
 OUTSIDE_MODEL_SHARE_MAX = 1 / 3  # CPU outside the model per article / the model's
+# at saturation, the articles the full-text step gave up on (fulltext.budget ran out) and sent on as
+# feed text: above this share the pipeline's rate is of cheaper work than the run asked for
+WITHOUT_PAGES_MAX = 0.01
 
 
 def cpu_kind(machine: dict[str, Any]) -> str:
     """The column a result belongs in, from the machine it was recorded on."""
     return "VNNI" if machine.get("int8_dot_products") else "AVX2"
+
+
+def without_pages_share(pages: dict[str, Any]) -> float:
+    """The share of a pipeline run's articles at saturation the full-text step gave up on."""
+    statuses = pages.get("status_saturation", {})
+    return float(statuses.get("budget", 0)) / max(sum(statuses.values()), 1)
 
 
 def pipeline_run_name(payload: dict[str, Any]) -> str:
@@ -149,6 +158,9 @@ def _rss(r: dict[str, Any], kind: str) -> str:
 def _ratio(precision: str) -> Callable[..., str]:
     def show(run: dict[str, Any], kind: str) -> str:
         figure = f"{run['ratio_to_ceiling']:.0%} ({run['sustained_per_s']} of {run['raw_encode_per_s']}/s)"
+        degraded = without_pages_share(run.get("pages", {}))
+        if degraded > WITHOUT_PAGES_MAX:  # a rate of cheaper work than the one asked for
+            return mark(f"{figure}, but {degraded:.0%} of the articles went on without their page", False)
         return mark(figure, run["ratio_to_ceiling"] >= PIPELINE_RATIO_MIN[precision][kind])
 
     return show

@@ -36,13 +36,13 @@ def int8_bench(machine: dict[str, Any], speedup: float, at: str = "2026-12-07 10
 
 
 def pipeline(
-    machine: dict[str, Any], precision: str, ratio: float, pages: bool = True, **more: Any
+    machine: dict[str, Any], precision: str, ratio: float, with_pages: bool = True, **more: Any
 ) -> dict[str, Any]:
     return {
         "benchmark": "pipeline_e2e",
         "recorded_at": "2026-12-07 11:00 UTC",
         "machine": machine,
-        "pages_fetched": pages,
+        "pages_fetched": with_pages,
         "embed_precision": precision,
         "raw_encode_per_s": 100.0,
         "sustained_per_s": 100.0 * ratio,
@@ -97,7 +97,7 @@ def test_each_kind_is_marked_against_its_own_target(tmp_path: Path) -> None:
 def test_the_newest_run_counts_and_a_run_with_pages_comes_before_one_on_feed_text(tmp_path: Path) -> None:
     save(tmp_path, int8_bench(VNNI, 1.5, at="2026-12-01 09:00 UTC"), "embed_int8_vs_f32_old")
     save(tmp_path, int8_bench(VNNI, 2.2, at="2026-12-07 09:00 UTC"))
-    text_only = pipeline(VNNI, "int8", 0.9, pages=False)
+    text_only = pipeline(VNNI, "int8", 0.9, with_pages=False)
     with_pages = pipeline(VNNI, "int8", 0.6)
     for payload in (text_only, with_pages):
         save(tmp_path, payload, pipeline_run_name(payload))
@@ -112,3 +112,17 @@ def test_the_newest_run_counts_and_a_run_with_pages_comes_before_one_on_feed_tex
     assert runs["AVX2"].int8 is None
     assert runs["AVX2"].pipeline == {}
     assert pipeline_run_name(text_only) == "pipeline_e2e_int8_text"
+
+
+def test_a_rate_reached_by_giving_up_pages_misses_its_target(tmp_path: Path) -> None:
+    # the full-text step gave up on 30 of 100 pages (fulltext.budget): those went on as feed text
+    degraded = pipeline(VNNI, "int8", 0.95, pages={"status_saturation": {"budget": 30, "extracted": 70}})
+    kept_up = pipeline(VNNI, "f32", 0.80, pages={"status_saturation": {"budget": 1, "extracted": 199}})
+    for payload in (degraded, kept_up):
+        save(tmp_path, payload, pipeline_run_name(payload))
+    text = table(tmp_path)
+
+    assert cells(text, "pipeline sustained ÷ its model alone, int8")[0] == (
+        "95% (95.0 of 100.0/s), but 30% of the articles went on without their page ✗"
+    )
+    assert cells(text, "pipeline sustained ÷ its model alone, f32")[0] == "80% (80.0 of 100.0/s) ✓"
