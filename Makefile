@@ -71,27 +71,29 @@ unit: install
 integration: install
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-# Every benchmark on this CPU, the pipeline once more with int8, then the int8 table
-# (tests/benchmarks/int8_table.py): int8 against f32 with a column per CPU kind, from the
-# latest saved runs of each. A missed target fails the command after the table is printed.
-# The pipeline runs profile 60 s at saturation for the table's "CPU outside the model" row.
+# Every benchmark on this CPU, then the pipeline on feed text with f32 and with int8 and the int8
+# table (tests/benchmarks/int8_table.py): int8 against f32 with a column per CPU kind, from the
+# latest saved runs of each. A missed target fails the command after the table is printed. The
+# pipeline runs profile 60 s at saturation for the table's "CPU outside the model" row.
 BENCH_PIPELINE = $(PY) -m pytest tests/benchmarks/test_pipeline_bench.py::test_pipeline_end_to_end -m benchmark -s $(PYTEST_ARGS)
 BENCH_PROFILE ?= 60
+BENCH_PIPELINE_TEXT = for precision in f32 int8; do \
+	  $(BENCH_ENV) WIREWATCH_BENCH_PAGES=0 WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) \
+	    WIREWATCH_BENCH_PRECISION=$$precision $(BENCH_PIPELINE) || rc=$$?; \
+	done
 bench: install
 	@rc=0; \
-	WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) $(PY) -m pytest tests/benchmarks -m benchmark -s $(PYTEST_ARGS) || rc=$$?; \
-	WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) WIREWATCH_BENCH_PRECISION=int8 $(BENCH_PIPELINE) || rc=$$?; \
+	$(PY) -m pytest tests/benchmarks -m benchmark -s $(PYTEST_ARGS) || rc=$$?; \
+	$(BENCH_PIPELINE_TEXT); \
 	$(PY) -m tests.benchmarks.int8_table; exit $$rc
 
-# The int8 table's runs only (the int8 benchmark, the pipeline with f32 and with int8), on this
-# CPU, or as a CPU one instruction set lower runs them (`make bench-lower-isa`: on a VNNI machine,
-# the AVX2 column)
+# The int8 table's runs only (the int8 benchmark, the pipeline on feed text with f32 and int8),
+# on this CPU, or as a CPU one instruction set lower runs them (`make bench-lower-isa`: on a VNNI
+# machine, the AVX2 column)
 bench-int8: install
 	@rc=0; \
 	$(BENCH_ENV) $(PY) -m pytest tests/benchmarks/test_int8_bench.py -m benchmark -s $(PYTEST_ARGS) || rc=$$?; \
-	for precision in f32 int8; do \
-	  $(BENCH_ENV) WIREWATCH_BENCH_PROFILE=$(BENCH_PROFILE) WIREWATCH_BENCH_PRECISION=$$precision $(BENCH_PIPELINE) || rc=$$?; \
-	done; \
+	$(BENCH_PIPELINE_TEXT); \
 	$(PY) -m tests.benchmarks.int8_table; exit $$rc
 
 bench-lower-isa: install
