@@ -53,9 +53,12 @@ def cpu_kind(machine: dict[str, Any]) -> str:
     return "VNNI" if machine.get("int8_dot_products") else "AVX2"
 
 
-def without_pages_share(pages: dict[str, Any]) -> float:
-    """The share of a pipeline run's articles at saturation the full-text step gave up on."""
-    statuses = pages.get("status_saturation", {})
+def without_pages_share(pages: dict[str, Any]) -> float | None:
+    """The share of a pipeline run's articles at saturation the full-text step gave up on
+    (None: a run from before the benchmark counted them)."""
+    statuses = pages.get("status_saturation")
+    if statuses is None:
+        return None
     return float(statuses.get("budget", 0)) / max(sum(statuses.values()), 1)
 
 
@@ -167,7 +170,9 @@ def _ratio(precision: str) -> Callable[..., str]:
     def show(run: dict[str, Any], kind: str) -> str:
         figure = f"{run['ratio_to_ceiling']:.0%} ({run['sustained_per_s']} of {run['raw_encode_per_s']}/s)"
         degraded = without_pages_share(run.get("pages", {}))
-        if degraded > WITHOUT_PAGES_MAX:  # a rate of cheaper work than the one asked for
+        if (
+            degraded is not None and degraded > WITHOUT_PAGES_MAX
+        ):  # a rate of cheaper work than the one asked for
             return mark(f"{figure}, but {degraded:.0%} of the articles went on without their page", False)
         return mark(figure, run["ratio_to_ceiling"] >= PIPELINE_RATIO_MIN[precision][kind])
 
@@ -198,10 +203,11 @@ def _given_up(runs: Runs, kind: str) -> str:
     """With pages, the page path (fetch, extract) is the bottleneck on small machines, not the model:
     a release above it is met by giving pages up (fulltext.budget), so the rate is not the point."""
     shares = {p: without_pages_share(r.get("pages", {})) for p, r in runs.with_pages.items()}
-    if not shares:
-        return "–"
-    figure = " / ".join(f"{shares[p]:.0%}" if p in shares else "–" for p in ("f32", "int8"))
-    return mark(figure, max(shares.values()) <= WITHOUT_PAGES_MAX)
+    known = {p: share for p, share in shares.items() if share is not None}
+    if not known:
+        return "–" if not shares else "not counted in these runs"
+    figure = " / ".join(f"{known[p]:.0%}" if p in known else "–" for p in ("f32", "int8"))
+    return mark(figure, max(known.values()) <= WITHOUT_PAGES_MAX)
 
 
 ROWS = (

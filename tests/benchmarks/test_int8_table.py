@@ -129,9 +129,15 @@ def test_pages_given_up_at_saturation_are_counted_and_fail_a_rate(tmp_path: Path
         save(tmp_path, payload, pipeline_run_name(payload))
     # another machine's results copied in: its own column, whatever the file is called
     save(tmp_path, pipeline(AVX2_ONLY, "f32", 0.80, with_pages=True, pages=kept_up), "from_the_amd_box")
+    only_old = tmp_path / "only_old"
+    only_old.mkdir()
+    save(only_old, pipeline(VNNI, "int8", 0.5, with_pages=True), "pipeline_e2e_int8_pages")
+    # a run from before the statuses were counted says nothing either way
+    save(tmp_path, pipeline(CAPPED, "int8", 0.5, with_pages=True), "pipeline_e2e_int8_pages_lower_isa")
     text = table(tmp_path)
 
     assert cells(text, "a page for every article") == ["0% / 30% ✗", "0% / – ✓"]
     assert cells(text, "pipeline on feed text, sustained ÷ its model alone, int8")[0] == (
         "95% (95.0 of 100.0/s), but 30% of the articles went on without their page ✗"
     )
+    assert cells(table(only_old), "a page for every article") == ["not counted in these runs", "–"]
