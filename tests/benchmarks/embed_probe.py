@@ -4,7 +4,8 @@ Two backends in one process measure each other: torch's threads and
 libraries stay loaded while OpenVINO runs. ``test_embed_bench`` runs this once
 per backend:
 
-    python -m tests.benchmarks.embed_probe BACKEND TEXTS.json VECTORS.npy --batch 32 [--precision int8]
+    python -m tests.benchmarks.embed_probe BACKEND TEXTS.json VECTORS.npy --batch 32
+        [--precision int8] [--streams N]
 
 It encodes the first batch to warm up (not timed), then the rest, and prints
 one JSON line: ``per_s`` over the timed texts, ``rss_mb`` after encoding and
@@ -32,12 +33,16 @@ def main() -> None:
     parser.add_argument("vectors", type=Path)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--precision", default="f32")
+    parser.add_argument("--streams", type=int, default=None, help="embed.streams (default: the config's)")
     args = parser.parse_args()
 
     from streams.embedder import Embedder, resident_bytes  # after parsing: --help needs no model
 
     texts: list[str] = json.loads(args.texts.read_text())
-    embedder = Embedder(EmbedConfig(batch_size=args.batch, backend=args.backend, precision=args.precision))
+    config = EmbedConfig(
+        batch_size=args.batch, backend=args.backend, precision=args.precision, streams=args.streams
+    )
+    embedder = Embedder(config)
     warm = embedder.encode(texts[: args.batch])
     started = time.perf_counter()
     rest = embedder.encode(texts[args.batch :])
