@@ -509,9 +509,10 @@ def write_report(figures: dict[str, Any], folder: Path) -> None:
         "pages_fetched": PAGES,
         **figures,
     }
-    (folder / "pipeline_e2e.json").write_text(json.dumps(payload, indent=2))
+    text = json.dumps(payload, indent=2)
+    (folder / "pipeline_e2e.json").write_text(text)
     # and kept by what it ran, for the int8 table (tests/benchmarks/int8_table.py)
-    (folder / f"{pipeline_run_name(payload)}.json").write_text(json.dumps(payload, indent=2))
+    (folder / f"{pipeline_run_name(payload)}.json").write_text(text)
 
     stamps = series["sequenced_at"]
     t0 = stamps[0]
